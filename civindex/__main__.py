@@ -1,0 +1,5 @@
+import sys
+
+from civindex.cli import main
+
+sys.exit(main())

@@ -1,0 +1,202 @@
+"""`python -m civindex …`: demo data, named queries, history, rollback and restore."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import time
+from datetime import UTC, date, datetime
+
+import pandas as pd
+
+from civindex import demo
+from civindex.db import Database, QueryError, load_query, query_names
+from civindex.schema import DATASETS
+from civindex.store import Store, StoreError
+
+LIST_PARAMS = {"districts", "systems", "units", "categories"}
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "cli"
+
+
+def parse_param(text: str) -> tuple[str, object]:
+    """`key=value`: comma-separated values make a list; YYYY-MM or YYYY-MM-DD make a date."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    key, value = text.split("=", 1)
+    key, value = key.strip(), value.strip()
+    if key in LIST_PARAMS:
+        return key, [v.strip() for v in value.strip("[]").split(",") if v.strip()]
+    return key, _coerce(value)
+
+
+def _coerce(value: str) -> object:
+    if value.startswith("[") or "," in value:
+        return [v.strip() for v in value.strip("[]").split(",") if v.strip()]
+    for pattern in ("%Y-%m-%d", "%Y-%m"):
+        try:
+            return datetime.strptime(value, pattern).date()
+        except ValueError:
+            pass
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def parse_as_of(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--as-of expects an ISO timestamp, got {text!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def default_params() -> dict[str, object]:
+    """Filters a query gets when the caller does not set them: everything, up to last month."""
+    return {
+        "start": date(2012, 1, 1),
+        "end": demo.last_full_month(),
+        "districts": [],
+        "systems": [],
+        "units": [],
+        "categories": [],
+    }
+
+
+def cmd_demo(args, store: Store) -> int:
+    if args.clear:
+        commits = store.clear_demo(user=args.user)
+        print(f"cleared demo rows: {sum(c.rows for c in commits)}")
+        return 0
+    started = time.perf_counter()
+    commits = demo.build(store, scale=args.scale, if_empty=args.if_empty, user=args.user)
+    if not commits:
+        print("data already present; demo not rebuilt (--if-empty)")
+        return 0
+    for commit in commits:
+        print(f"{commit.dataset}: {commit.rows:,} rows, version {commit.version}")
+    print(f"demo data built in {time.perf_counter() - started:.1f} s under {store.root}")
+    return 0
+
+
+def cmd_query(args, store: Store) -> int:
+    if args.name is None:
+        for name in query_names():
+            print(f"{name:32} {load_query(name).description}")
+        return 0
+    params = default_params() | dict(args.param)
+    snapshot = store.snapshot(args.as_of)
+    result = Database(store, snapshot).run(args.name, **params)
+    if args.format == "json":
+        print(result.to_json(orient="records", date_format="iso", force_ascii=False, indent=1))
+    else:
+        result.to_csv(sys.stdout, index=False)
+    return 0
+
+
+def cmd_history(args, store: Store) -> int:
+    entries = store.history(args.dataset)
+    if not entries:
+        print("no versions yet")
+        return 0
+    frame = pd.DataFrame(entries)[
+        [
+            "dataset",
+            "version",
+            "committed_at",
+            "action",
+            "user",
+            "upload_id",
+            "rows",
+            "target",
+            "source_name",
+        ]
+    ]
+    frame["committed_at"] = frame["committed_at"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    print(frame.to_string(index=False))
+    return 0
+
+
+def cmd_rollback(args, store: Store) -> int:
+    for commit in store.rollback(args.upload_id, user=args.user):
+        print(
+            f"{commit.dataset}: rolled back {args.upload_id} ({commit.rows} rows) "
+            f"as version {commit.version}"
+        )
+    return 0
+
+
+def cmd_restore(args, store: Store) -> int:
+    commit = store.restore(args.dataset, args.version, user=args.user)
+    print(
+        f"{commit.dataset}: version {args.version} restored as version {commit.version} "
+        f"({commit.rows} rows)"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m civindex", description=__doc__)
+    parser.add_argument("--user", default=_default_user(), help="name recorded in the log")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("demo", help="(re)build the demo data")
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiply the ~300k satisfaction responses (34 ≈ 10M)",
+    )
+    p.add_argument("--if-empty", action="store_true", help="only when no data is published")
+    p.add_argument("--clear", action="store_true", help="remove every demo row and stop")
+    p.set_defaults(handler=cmd_demo)
+
+    p = commands.add_parser("query", help="run a named query from queries/")
+    p.add_argument("name", nargs="?", help="query name; omit to list them")
+    p.add_argument("--param", type=parse_param, action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--as-of", type=parse_as_of, help="read every dataset as of this timestamp")
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.set_defaults(handler=cmd_query)
+
+    p = commands.add_parser("history", help="versions of the datasets")
+    p.add_argument("--dataset", choices=list(DATASETS))
+    p.set_defaults(handler=cmd_history)
+
+    p = commands.add_parser("rollback", help="remove one upload batch as a new version")
+    p.add_argument("upload_id")
+    p.set_defaults(handler=cmd_rollback)
+
+    p = commands.add_parser("restore", help="make an earlier version current again")
+    p.add_argument("--dataset", choices=list(DATASETS), required=True)
+    p.add_argument("--version", type=int, required=True)
+    p.set_defaults(handler=cmd_restore)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    store = Store()
+    try:
+        return args.handler(args, store)
+    except (StoreError, QueryError, KeyError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # duckdb binder errors and the like, shown without a traceback
+        if type(error).__module__.startswith(("duckdb", "_duckdb")):
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        raise

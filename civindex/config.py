@@ -1,0 +1,22 @@
+"""Where the data lives. `CIVINDEX_DATA_DIR` overrides the repository's `data/`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+QUERIES_DIR = REPO_ROOT / "queries"
+
+
+def data_dir() -> Path:
+    override = os.environ.get("CIVINDEX_DATA_DIR")
+    return Path(override).resolve() if override else REPO_ROOT / "data"
+
+
+def reference_dir(root: Path | None = None) -> Path:
+    """Reference lists of a data dir, falling back to the committed ones."""
+    candidate = (root or data_dir()) / "reference"
+    if (candidate / "units.csv").exists():
+        return candidate
+    return REPO_ROOT / "data" / "reference"

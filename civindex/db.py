@@ -1,0 +1,166 @@
+"""DuckDB over a snapshot: one view per dataset and per reference list; named queries by name.
+
+A `Database` is built for one snapshot (a version per dataset). Its views read exactly the Parquet
+files of those versions, so every result is reproducible from the snapshot key. Each `run` opens
+its own cursor because DuckDB connections must not be shared across threads.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from civindex import config
+from civindex.schema import BOOLEAN_REFERENCE_COLUMNS, DATASETS, DUCKDB_TYPES
+from civindex.store import Snapshot, Store
+
+PARAM = re.compile(r"(?<![\w$])\$([a-z_][a-z0-9_]*)")
+REFERENCE_NUMERIC = {"sort_order": "INTEGER", "max_points": "DOUBLE"}
+MACROS_FILE = "_macros.sql"
+
+
+class QueryError(Exception):
+    """A named query that does not exist or was called with missing parameters."""
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    sql: str
+    description: str
+    params: tuple[str, ...]
+
+
+def _strip_sql_comments(sql: str) -> str:
+    return re.sub(r"--[^\n]*", "", sql)
+
+
+@cache
+def _load_query(path: Path, mtime: float) -> Query:
+    sql = path.read_text(encoding="utf-8")
+    first = sql.splitlines()[0] if sql else ""
+    description = first.removeprefix("--").strip()
+    params = tuple(dict.fromkeys(PARAM.findall(_strip_sql_comments(sql))))
+    return Query(path.stem, sql, description, params)
+
+
+def query_names() -> list[str]:
+    return sorted(p.stem for p in config.QUERIES_DIR.glob("*.sql") if not p.name.startswith("_"))
+
+
+def load_query(name: str) -> Query:
+    if not re.fullmatch(r"[a-z0-9_]+", name):
+        raise QueryError(f"invalid query name {name!r}")
+    path = config.QUERIES_DIR / f"{name}.sql"
+    if not path.exists():
+        raise QueryError(f"no query named {name!r}; known: {', '.join(query_names())}")
+    return _load_query(path, path.stat().st_mtime)
+
+
+def snapshot_key(snapshot: Snapshot) -> tuple:
+    return tuple(sorted(snapshot.items()))
+
+
+def reference_key(root: Path) -> tuple:
+    folder = config.reference_dir(root)
+    return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.glob("*.csv")))
+
+
+class Database:
+    def __init__(self, store: Store, snapshot: Snapshot | None = None, memory_limit: str = "2GB"):
+        self.store = store
+        self.snapshot = dict(snapshot) if snapshot is not None else store.snapshot()
+        self.connection = duckdb.connect(config={"memory_limit": memory_limit})
+        self._create_reference_tables()
+        self._create_dataset_views()
+        self.connection.execute((config.QUERIES_DIR / MACROS_FILE).read_text(encoding="utf-8"))
+
+    @property
+    def key(self) -> tuple:
+        return snapshot_key(self.snapshot)
+
+    def _create_reference_tables(self) -> None:
+        folder = config.reference_dir(self.store.root)
+        for path in sorted(folder.glob("*.csv")):
+            header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+            casts = []
+            for column in header:
+                if column in BOOLEAN_REFERENCE_COLUMNS:
+                    casts.append(f"coalesce(try_cast({column} as boolean), false) as {column}")
+                elif column in REFERENCE_NUMERIC:
+                    casts.append(f"try_cast({column} as {REFERENCE_NUMERIC[column]}) as {column}")
+                else:
+                    casts.append(column)
+            self.connection.execute(
+                f"create table {path.stem} as select {', '.join(casts)} "
+                "from read_csv($path, header = true, all_varchar = true)",
+                {"path": str(path)},
+            )
+
+    def _create_dataset_views(self) -> None:
+        for name, ds in DATASETS.items():
+            files = self.store.file_uris(name, self.snapshot.get(name))
+            if files:
+                file_list = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+                source = f"read_parquet([{file_list}], union_by_name = true)"
+                columns = ", ".join(
+                    f"cast({c} as {DUCKDB_TYPES[c_type]}) as {c}"
+                    for c, c_type in ((c.name, c.dtype) for c in ds.columns)
+                )
+                self.connection.execute(
+                    f"create view {name} as select {columns}, upload_id from {source}"
+                )
+            else:
+                columns = ", ".join(
+                    f"cast(null as {DUCKDB_TYPES[c.dtype]}) as {c.name}" for c in ds.columns
+                )
+                self.connection.execute(
+                    f"create view {name} as select {columns}, cast(null as varchar) as upload_id "
+                    "where false"
+                )
+
+    def run(self, name: str, **params) -> pd.DataFrame:
+        """Run `queries/<name>.sql` with its `$params` bound; extra parameters are ignored."""
+        query = load_query(name)
+        missing = [p for p in query.params if p not in params]
+        if missing:
+            raise QueryError(f"query {name!r} needs parameter(s): {', '.join(missing)}")
+        bound = {p: params[p] for p in query.params}
+        cursor = self.connection.cursor()
+        try:
+            return cursor.execute(query.sql, bound).df()
+        finally:
+            cursor.close()
+
+    def sql(self, text: str, params: dict | None = None) -> pd.DataFrame:
+        cursor = self.connection.cursor()
+        try:
+            return cursor.execute(text, params or {}).df()
+        finally:
+            cursor.close()
+
+
+_databases: OrderedDict[tuple, Database] = OrderedDict()
+_databases_lock = threading.Lock()
+
+
+def open_database(store: Store, snapshot: Snapshot | None = None, keep: int = 4) -> Database:
+    """A Database for the snapshot, reused while it is among the `keep` most recent ones."""
+    snapshot = store.snapshot() if snapshot is None else snapshot
+    key = (str(store.root), snapshot_key(snapshot), reference_key(store.root))
+    with _databases_lock:
+        database = _databases.get(key)
+        if database is None:
+            database = Database(store, snapshot)
+            _databases[key] = database
+            while len(_databases) > keep:
+                _databases.popitem(last=False)
+        _databases.move_to_end(key)
+        return database

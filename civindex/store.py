@@ -1,0 +1,389 @@
+"""Versioned tables: each dataset is a Delta Lake table under `<data dir>/lake/<dataset>/`.
+
+Every publish, rollback, replace or restore is one atomic, numbered Delta version whose commit
+records who did it, when, from which file (name and SHA-256), how many rows and the upload_id.
+Readers pin a version, so they never see half a batch.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import TableNotFoundError
+
+from civindex import config
+from civindex.schema import DATASETS, DEMO_PREFIX, UPLOAD_ID, Dataset, dataset
+
+Snapshot = dict[str, int | None]
+
+
+class StoreError(Exception):
+    """A store operation that cannot go ahead; the message is meant for the user."""
+
+
+class OverlapError(StoreError):
+    def __init__(self, dataset_name: str, rows: int, batches: list[str]):
+        self.dataset_name = dataset_name
+        self.rows = rows
+        self.batches = batches
+        super().__init__(
+            f"{rows} row(s) of this batch repeat keys already published in {dataset_name} "
+            f"(batches: {', '.join(batches)}); replace them or cancel"
+        )
+
+
+@dataclass(frozen=True)
+class Commit:
+    dataset: str
+    version: int
+    upload_id: str | None
+    rows: int
+    action: str
+
+
+def new_upload_id(prefix: str = "u") -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{prefix}{stamp}-{secrets.token_hex(3)}"
+
+
+def conform(ds: Dataset, table: pa.Table, upload_id: str) -> pa.Table:
+    """Cast a table to the dataset's stored schema, filling absent nullable columns with nulls."""
+    arrays = []
+    for column in ds.columns:
+        if column.name in table.column_names:
+            arrays.append(table[column.name].cast(column.arrow_type))
+        elif column.nullable:
+            arrays.append(pa.nulls(table.num_rows, column.arrow_type))
+        else:
+            raise StoreError(f"{ds.name}: required column {column.name!r} is missing")
+    arrays.append(pa.array([upload_id] * table.num_rows, pa.string()))
+    return pa.Table.from_arrays(arrays, schema=ds.arrow_schema())
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class Store:
+    def __init__(self, root: Path | None = None):
+        self.root = Path(root) if root else config.data_dir()
+        self.lake_dir = self.root / "lake"
+
+    def path(self, name: str) -> Path:
+        return self.lake_dir / dataset(name).name
+
+    def _table(self, name: str, version: int | None = None) -> DeltaTable | None:
+        try:
+            return DeltaTable(self.path(name), version=version)
+        except TableNotFoundError:
+            return None
+
+    def version(self, name: str) -> int | None:
+        table = self._table(name)
+        return table.version() if table else None
+
+    def snapshot(self, as_of: datetime | None = None) -> Snapshot:
+        """Latest version of every dataset, or the latest at or before `as_of`."""
+        if as_of is None:
+            return {name: self.version(name) for name in DATASETS}
+        return {name: self.version_as_of(name, as_of) for name in DATASETS}
+
+    def version_as_of(self, name: str, as_of: datetime) -> int | None:
+        if as_of.tzinfo is None:
+            as_of = as_of.replace(tzinfo=UTC)
+        cutoff_ms = as_of.timestamp() * 1000
+        versions = [h["version"] for h in self.history(name) if h["timestamp_ms"] <= cutoff_ms]
+        return max(versions) if versions else None
+
+    def file_uris(self, name: str, version: int | None) -> list[str]:
+        if version is None:
+            return []
+        table = self._table(name, version)
+        return table.file_uris() if table else []
+
+    def read(self, name: str, version: int | None = None) -> pa.Table:
+        ds = dataset(name)
+        table = self._table(name, version)
+        if table is None:
+            return ds.arrow_schema().empty_table()
+        return table.to_pyarrow_table()
+
+    def history(self, name: str | None = None) -> list[dict]:
+        """Every version of one or all datasets, newest first, with its commit record."""
+        names = [name] if name else list(DATASETS)
+        entries = []
+        for each in names:
+            table = self._table(each)
+            if table is None:
+                continue
+            for h in table.history():
+                metrics = h.get("operationMetrics", {})
+                rows = h.get("rows")
+                if rows is None:
+                    rows = metrics.get("num_added_rows", metrics.get("num_deleted_rows", 0))
+                entries.append(
+                    {
+                        "dataset": each,
+                        "version": h["version"],
+                        "timestamp_ms": h["timestamp"],
+                        "committed_at": datetime.fromtimestamp(h["timestamp"] / 1000, UTC),
+                        "action": h.get("action", h.get("operation", "").lower()),
+                        "user": h.get("user", ""),
+                        "upload_id": h.get("upload_id", ""),
+                        "source_name": h.get("source_name", ""),
+                        "sha256": h.get("sha256", ""),
+                        "rows": int(rows),
+                        "is_demo": h.get("is_demo") == "true",
+                        "target": h.get("target", ""),
+                    }
+                )
+        entries.sort(key=lambda e: (e["timestamp_ms"], e["version"]), reverse=True)
+        return entries
+
+    def batches(self, name: str | None = None) -> list[dict]:
+        """Published batches, newest first, with whether their rows are in the current version."""
+        entries = [e for e in self.history(name) if e["action"] in ("publish", "replace")]
+        live = {each: self.live_upload_ids(each) for each in {e["dataset"] for e in entries}}
+        for entry in entries:
+            entry["rolled_back"] = entry["upload_id"] not in live[entry["dataset"]]
+        return entries
+
+    def live_upload_ids(self, name: str) -> set[str]:
+        files = self.file_uris(name, self.version(name))
+        if not files:
+            return set()
+        query = f"select distinct {UPLOAD_ID} from read_parquet($files, union_by_name = true)"
+        return {row[0] for row in duckdb.connect().execute(query, {"files": files}).fetchall()}
+
+    def find_sha256(self, name: str, sha256: str) -> dict | None:
+        for entry in self.batches(name):
+            if entry["sha256"] == sha256 and not entry["rolled_back"]:
+                return entry
+        return None
+
+    def overlap(self, name: str, table: pa.Table) -> tuple[int, list[str]]:
+        """Rows of `table` whose key is already published, and the batches holding those keys."""
+        ds = dataset(name)
+        files = self.file_uris(name, self.version(name))
+        if not files or table.num_rows == 0:
+            return 0, []
+        keys = list(ds.key)
+        join = " and ".join(f"t.{k} = n.{k}" for k in keys)
+        con = duckdb.connect()
+        con.register("incoming", table.select(keys))
+        overlap_rows, batches = con.execute(
+            f"""
+            select count(*), coalesce(list(distinct t.{UPLOAD_ID} order by t.{UPLOAD_ID}), [])
+            from read_parquet($files, union_by_name = true) as t
+            inner join incoming as n on {join}
+            """,
+            {"files": files},
+        ).fetchone()
+        return int(overlap_rows), list(batches)
+
+    def _commit(self, **record) -> CommitProperties:
+        record["committed_by"] = "civindex"
+        return CommitProperties(
+            custom_metadata={k: str(v) for k, v in record.items() if v is not None}
+        )
+
+    def publish(
+        self,
+        name: str,
+        table: pa.Table | Iterable[pa.Table],
+        *,
+        user: str,
+        source_name: str = "",
+        sha256: str = "",
+        upload_id: str | None = None,
+        replace_overlap: bool = False,
+        is_demo: bool = False,
+    ) -> Commit:
+        """Write a batch as one new version. Repeated keys are refused unless `replace_overlap`."""
+        ds = dataset(name)
+        upload_id = upload_id or new_upload_id()
+        if upload_id.startswith(DEMO_PREFIX) != is_demo:
+            raise StoreError(f"upload_id {upload_id!r} must start with {DEMO_PREFIX!r} iff demo")
+        if not isinstance(table, pa.Table):
+            if not is_demo:
+                raise StoreError("only demo batches may be streamed without an overlap check")
+            return self._publish_stream(ds, table, user, source_name, upload_id)
+        if table.num_rows == 0:
+            raise StoreError("the batch has no rows")
+        rows = conform(ds, table, upload_id)
+        overlap_rows, _batches = self.overlap(name, rows)
+        if overlap_rows and not replace_overlap:
+            raise OverlapError(name, overlap_rows, _batches)
+        record = dict(
+            user=user,
+            upload_id=upload_id,
+            source_name=source_name,
+            sha256=sha256,
+            rows=rows.num_rows,
+            is_demo=str(is_demo).lower(),
+            dataset=name,
+        )
+        path = self.path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if overlap_rows:
+            target = self._table(name)
+            predicate = " and ".join(f"t.{k} = s.{k}" for k in ds.key)
+            record.update(action="replace", replaced_rows=overlap_rows)
+            (
+                target.merge(
+                    rows,
+                    predicate,
+                    source_alias="s",
+                    target_alias="t",
+                    commit_properties=self._commit(**record),
+                )
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute()
+            )
+        else:
+            record.update(action="publish")
+            write_deltalake(path, rows, mode="append", commit_properties=self._commit(**record))
+        return Commit(name, self.version(name), upload_id, rows.num_rows, record["action"])
+
+    def _publish_stream(
+        self, ds: Dataset, tables: Iterable[pa.Table], user: str, source_name: str, upload_id: str
+    ) -> Commit:
+        """Write a generated batch chunk by chunk in one commit (demo data at benchmark scale)."""
+        counted = [0]
+
+        def conformed():
+            for chunk in tables:
+                counted[0] += chunk.num_rows
+                yield from conform(ds, chunk, upload_id).to_batches()
+
+        reader = pa.RecordBatchReader.from_batches(ds.arrow_schema(), conformed())
+        record = dict(
+            action="publish",
+            user=user,
+            upload_id=upload_id,
+            source_name=source_name,
+            is_demo="true",
+            dataset=ds.name,
+        )
+        self.path(ds.name).parent.mkdir(parents=True, exist_ok=True)
+        write_deltalake(
+            self.path(ds.name), reader, mode="append", commit_properties=self._commit(**record)
+        )
+        return Commit(ds.name, self.version(ds.name), upload_id, counted[0], "publish")
+
+    def rollback(self, upload_id: str, *, user: str) -> list[Commit]:
+        """Remove a batch as a new version; rows it replaced come back."""
+        live = [b for b in self.batches() if b["upload_id"] == upload_id and not b["rolled_back"]]
+        if not live:
+            raise StoreError(f"no live batch with upload_id {upload_id!r}")
+        commits = []
+        for batch in live:
+            name = batch["dataset"]
+            table = self._table(name)
+            record = dict(
+                action="rollback", user=user, target=upload_id, dataset=name, upload_id=""
+            )
+            restored = self._replaced_rows(name, batch) if batch["action"] == "replace" else None
+            predicate = f"{UPLOAD_ID} = {_sql_string(upload_id)}"
+            if restored is None or restored.num_rows == 0:
+                result = table.delete(predicate, commit_properties=self._commit(**record))
+                removed = int(result.get("num_deleted_rows", 0))
+            else:
+                keys = " and ".join(f"t.{k} = s.{k}" for k in dataset(name).key)
+                removed = batch["rows"]
+                record["restored_rows"] = restored.num_rows
+                (
+                    table.merge(
+                        restored,
+                        f"{keys} and t.{predicate}",
+                        source_alias="s",
+                        target_alias="t",
+                        commit_properties=self._commit(**record),
+                    )
+                    .when_matched_update_all()
+                    .when_not_matched_insert_all()
+                    .when_not_matched_by_source_delete(f"t.{predicate}")
+                    .execute()
+                )
+            commits.append(Commit(name, self.version(name), upload_id, removed, "rollback"))
+        return commits
+
+    def _replaced_rows(self, name: str, batch: dict) -> pa.Table:
+        """Rows the batch overwrote that no later batch has taken over since."""
+        keys = list(dataset(name).key)
+        join = " and ".join(f"old.{k} = b.{k}" for k in keys)
+        join_now = " and ".join(f"now.{k} = old.{k}" for k in keys)
+        con = duckdb.connect()
+        result = con.execute(
+            f"""
+            with batch_keys as (
+                select {", ".join(keys)} from read_parquet($at, union_by_name = true)
+                where {UPLOAD_ID} = $upload_id
+            ),
+
+            old as (
+                select * from read_parquet($before, union_by_name = true)
+            ),
+
+            now as (
+                select * from read_parquet($current, union_by_name = true)
+            )
+
+            select old.* from old
+            semi join batch_keys as b on {join}
+            where not exists (
+                select 1 from now where {join_now} and now.{UPLOAD_ID} <> $upload_id
+            )
+            """,
+            {
+                "at": self.file_uris(name, batch["version"]),
+                "before": self.file_uris(name, batch["version"] - 1),
+                "current": self.file_uris(name, self.version(name)),
+                "upload_id": batch["upload_id"],
+            },
+        ).to_arrow_table()
+        return result.cast(dataset(name).arrow_schema())
+
+    def restore(self, name: str, version: int, *, user: str) -> Commit:
+        """Make an earlier version current again, as a new version."""
+        table = self._table(name)
+        if table is None:
+            raise StoreError(f"{name} has no data yet")
+        current = table.version()
+        if not 0 <= version <= current:
+            raise StoreError(f"{name} has versions 0..{current}; {version} does not exist")
+        record = dict(action="restore", user=user, target=str(version), dataset=name)
+        table.restore(version, commit_properties=self._commit(**record))
+        return Commit(name, self.version(name), None, self.count_rows(name), "restore")
+
+    def clear_demo(self, *, user: str) -> list[Commit]:
+        """Delete every demo row from every dataset, each as a new version."""
+        commits = []
+        for name in DATASETS:
+            table = self._table(name)
+            if table is None:
+                continue
+            record = dict(action="clear_demo", user=user, dataset=name, target=DEMO_PREFIX)
+            result = table.delete(
+                f"starts_with({UPLOAD_ID}, '{DEMO_PREFIX}')",
+                commit_properties=self._commit(**record),
+            )
+            removed = int(result.get("num_deleted_rows", 0))
+            if removed:
+                commits.append(Commit(name, self.version(name), None, removed, "clear_demo"))
+        return commits
+
+    def count_rows(self, name: str, version: int | None = None) -> int:
+        files = self.file_uris(name, self.version(name) if version is None else version)
+        if not files:
+            return 0
+        query = "select count(*) from read_parquet($files, union_by_name = true)"
+        return duckdb.connect().execute(query, {"files": files}).fetchone()[0]

@@ -1,0 +1,1 @@
+"""Streamlit glue. Only this package and pages/ import streamlit."""

@@ -1,0 +1,148 @@
+"""Per-run page context: the store, the snapshot being viewed, the filters, cached queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from civindex import config, reference
+from civindex.db import open_database, reference_key, snapshot_key
+from civindex.filters import Choices, Filters, default_filters, from_query, has_filter_keys
+from civindex.i18n import set_language
+from civindex.kpi import shift_month
+from civindex.schema import UNIT_SYSTEMS
+from civindex.store import Snapshot, Store
+
+CONTEXT_KEY = "_civindex_context"
+FILTERS_KEY = "_civindex_filters"
+
+
+@st.cache_resource(show_spinner=False)
+def get_store(root: str) -> Store:
+    return Store(Path(root))
+
+
+def _hashable(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _cached_run(root: str, snapshot: tuple, references: tuple, name: str, params: tuple):
+    store = get_store(root)
+    database = open_database(store, dict(snapshot))
+    bound = {k: list(v) if isinstance(v, tuple) else v for k, v in params}
+    return database.run(name, **bound)
+
+
+@st.cache_data(max_entries=64, ttl=30, show_spinner=False)
+def _snapshot_as_of(root: str, as_of: datetime | None, latest: tuple) -> tuple:
+    return snapshot_key(get_store(root).snapshot(as_of))
+
+
+@dataclass
+class PageContext:
+    store: Store
+    snapshot: Snapshot
+    filters: Filters
+    choices: Choices
+    notices: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def root(self) -> str:
+        return str(self.store.root)
+
+    def run(self, name: str, **params) -> pd.DataFrame:
+        """A named query over this context's snapshot, cached by (query, params, snapshot)."""
+        bound = self.filters.params() | params
+        key = tuple(sorted((k, _hashable(v)) for k, v in bound.items()))
+        return _cached_run(
+            self.root,
+            snapshot_key(self.snapshot),
+            reference_key(self.store.root),
+            name,
+            key,
+        ).copy()
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.run("data_extent")["rows"].sum())
+
+    @property
+    def demo_rows(self) -> int:
+        return int(self.run("demo_rows")["demo_rows"].sum())
+
+    @property
+    def versions_label(self) -> str:
+        parts = [f"{name[0]}v{v}" for name, v in self.snapshot.items() if v is not None]
+        return " ".join(parts) or "-"
+
+
+def _query_params() -> dict[str, list[str]]:
+    return {key: st.query_params.get_all(key) for key in st.query_params}
+
+
+def _choices(store: Store, snapshot: Snapshot) -> Choices:
+    extent = _cached_run(
+        str(store.root), snapshot_key(snapshot), reference_key(store.root), "data_extent", ()
+    )
+    months = [pd.Timestamp(m).date() for m in extent["first_month"].dropna()]
+    last = [pd.Timestamp(m).date() for m in extent["last_month"].dropna()]
+    today = date.today().replace(day=1)
+    return Choices(
+        first_month=min(months) if months else shift_month(today, -12),
+        last_month=max(last) if last else shift_month(today, -1),
+        districts=list(reference.load("districts", store.root)["district_code"]),
+        systems=list(UNIT_SYSTEMS),
+        units=list(reference.load("units", store.root)["unit_code"]),
+        categories=list(reference.load("categories", store.root)["category_code"]),
+    )
+
+
+def build_context() -> PageContext:
+    """Resolve language, filters and snapshot for this run; the URL wins over session state."""
+    store = get_store(str(config.data_dir()))
+    query = _query_params()
+    set_language((query.get("lang") or [st.session_state.get("_lang", "zh")])[0])
+    if not has_filter_keys(query) and FILTERS_KEY in st.session_state:
+        # A page switch clears the URL; carry the session's filters over.
+        saved: Filters = st.session_state[FILTERS_KEY]
+        query = {k: v if isinstance(v, list) else [v] for k, v in saved.to_query().items()}
+        query |= {k: v for k, v in _query_params().items() if k in ("lang", "present")}
+    latest = store.snapshot()
+    as_of_text = (query.get("as_of") or [None])[0]
+    snapshot = latest
+    base_choices = _choices(store, latest)
+    filters, notices = from_query(query, base_choices)
+    if filters.as_of is not None and as_of_text:
+        snapshot = dict(_snapshot_as_of(str(store.root), filters.as_of, snapshot_key(latest)))
+    choices = _choices(store, snapshot) if snapshot != latest else base_choices
+    if snapshot != latest:
+        filters, _ = from_query(query, choices)
+    set_language(filters.lang)
+    st.session_state["_lang"] = filters.lang
+    st.session_state[FILTERS_KEY] = filters
+    wanted = filters.to_query()
+    if _query_params() != {k: v if isinstance(v, list) else [v] for k, v in wanted.items()}:
+        st.query_params.from_dict(wanted)
+    context = PageContext(store, snapshot, filters, choices, notices)
+    st.session_state[CONTEXT_KEY] = context
+    return context
+
+
+def current() -> PageContext:
+    """The context dashboard.py built for this run; pages call this."""
+    context = st.session_state.get(CONTEXT_KEY)
+    return context if context is not None else build_context()
+
+
+def set_filters(filters: Filters) -> None:
+    st.session_state[FILTERS_KEY] = filters
+    st.query_params.from_dict(filters.to_query())
+
+
+def default_for(context: PageContext) -> Filters:
+    return default_filters(context.choices)

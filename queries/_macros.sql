@@ -1,0 +1,20 @@
+-- Shared SQL macros, created on every connection before any named query runs.
+create or replace macro wilson_low(k, n) as
+    case when n > 0 then
+        (k / n + 1.96 * 1.96 / (2 * n)
+            - 1.96 * sqrt((k / n) * (1 - k / n) / n + 1.96 * 1.96 / (4 * n * n)))
+        / (1 + 1.96 * 1.96 / n)
+    end;
+
+create or replace macro wilson_high(k, n) as
+    case when n > 0 then
+        (k / n + 1.96 * 1.96 / (2 * n)
+            + 1.96 * sqrt((k / n) * (1 - k / n) / n + 1.96 * 1.96 / (4 * n * n)))
+        / (1 + 1.96 * 1.96 / n)
+    end;
+
+create or replace macro safe_ratio(numerator, denominator) as
+    case when denominator > 0 then numerator / denominator end;
+
+create or replace macro in_filter(selected, value) as
+    len(selected) = 0 or list_contains(selected, value);

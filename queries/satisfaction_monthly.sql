@@ -1,0 +1,36 @@
+-- satisfaction_monthly: one row per month with pooled 满意率 and 好评率, n and Wilson bounds; $start, $end, $districts, $systems, $units
+with filtered as (
+    select
+        satisfaction.surveyed_on,
+        satisfaction.rating_overall,
+        coalesce(satisfaction.response_count, 1) as responses
+    from satisfaction
+    inner join units using (unit_code)
+    where surveyed_on between $start and last_day($end)
+        and in_filter($districts, satisfaction.district_code)
+        and in_filter($systems, units.unit_system)
+        and in_filter($units, satisfaction.unit_code)
+),
+
+monthly as (
+    select
+        date_trunc('month', surveyed_on)::date as period_month,
+        sum(responses) as responses,
+        coalesce(sum(responses) filter (where rating_overall >= 3), 0) as satisfied,
+        coalesce(sum(responses) filter (where rating_overall >= 4), 0) as good
+    from filtered
+    group by 1
+)
+
+select
+    period_month,
+    responses,
+    satisfied,
+    good,
+    satisfied / responses as satisfaction_rate,
+    good / responses as good_rate,
+    wilson_low(satisfied, responses) as rate_low,
+    wilson_high(satisfied, responses) as rate_high,
+    responses < 30 as is_small_sample
+from monthly
+order by period_month
