@@ -1,0 +1,1 @@
+"""Chart specs and their renderers (Plotly on screen, python-pptx for decks)."""
