@@ -19,6 +19,7 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
 from civindex import config
+from civindex.auth import Actor, require
 from civindex.schema import DATASETS, DEMO_PREFIX, UPLOAD_ID, Dataset, dataset
 
 Snapshot = dict[str, int | None]
@@ -199,7 +200,7 @@ class Store:
         name: str,
         table: pa.Table | Iterable[pa.Table],
         *,
-        user: str,
+        user: str | Actor,
         source_name: str = "",
         sha256: str = "",
         upload_id: str | None = None,
@@ -208,6 +209,7 @@ class Store:
     ) -> Commit:
         """Write a batch as one new version. Repeated keys are refused unless `replace_overlap`."""
         ds = dataset(name)
+        user = require(user, "analyst", f"publish to {name}")
         upload_id = upload_id or new_upload_id()
         if upload_id.startswith(DEMO_PREFIX) != is_demo:
             raise StoreError(f"upload_id {upload_id!r} must start with {DEMO_PREFIX!r} iff demo")
@@ -279,8 +281,9 @@ class Store:
         )
         return Commit(ds.name, self.version(ds.name), upload_id, counted[0], "publish")
 
-    def rollback(self, upload_id: str, *, user: str) -> list[Commit]:
+    def rollback(self, upload_id: str, *, user: str | Actor) -> list[Commit]:
         """Remove a batch as a new version; rows it replaced come back."""
+        user = require(user, "analyst", "roll back a batch")
         live = [b for b in self.batches() if b["upload_id"] == upload_id and not b["rolled_back"]]
         if not live:
             raise StoreError(f"no live batch with upload_id {upload_id!r}")
@@ -352,8 +355,9 @@ class Store:
         ).to_arrow_table()
         return result.cast(dataset(name).arrow_schema())
 
-    def restore(self, name: str, version: int, *, user: str) -> Commit:
+    def restore(self, name: str, version: int, *, user: str | Actor) -> Commit:
         """Make an earlier version current again, as a new version."""
+        user = require(user, "analyst", "restore a version")
         table = self._table(name)
         if table is None:
             raise StoreError(f"{name} has no data yet")
@@ -364,8 +368,9 @@ class Store:
         table.restore(version, commit_properties=self._commit(**record))
         return Commit(name, self.version(name), None, self.count_rows(name), "restore")
 
-    def clear_demo(self, *, user: str) -> list[Commit]:
+    def clear_demo(self, *, user: str | Actor) -> list[Commit]:
         """Delete every demo row from every dataset, each as a new version."""
+        user = require(user, "analyst", "clear demo data")
         commits = []
         for name in DATASETS:
             table = self._table(name)
