@@ -31,6 +31,7 @@ class ChartSpec:
     `value` name the column, row and cell-value columns. `labels` maps column names to display
     labels (axis titles, legend title, hover). `drill` names the column whose value identifies a
     unit or district to open on click (`unit_code` or `district_code`), carried in `drill_key`.
+    `n` names the sample-size column of a rate: shown with the value, and marks under 30 flagged.
     """
 
     key: str
@@ -53,6 +54,7 @@ class ChartSpec:
     drill_key: str | None = None
     error_low: str | None = None
     error_high: str | None = None
+    n: str | None = None
     sort: Literal["none", "ascending", "descending"] = "none"
     height: int = 420
 

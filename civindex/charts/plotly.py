@@ -1,0 +1,479 @@
+"""The Plotly renderer: a `ChartSpec` drawn through the one house template.
+
+Every figure carries its title, a subtitle (the active filters), axis titles with units, the
+target as a dashed line series, and a footnote inside the figure, so a screenshot or a PNG
+download explains itself.
+
+Orientation: `x` always names the category (or time) column and `y` the measured value. `bar`
+and `stacked_bar` draw horizontal bars (categories down the left, which suits long unit names);
+`column`, `stacked_column`, `line` and `scatter` draw the category along the bottom. A heatmap
+puts `x` along the bottom, `y` down the left and colours cells by `value`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from civindex.charts.spec import ChartSpec, NumberFormat, format_number
+from civindex.i18n import t
+from civindex.schema import SMALL_SAMPLE
+
+FONT_FAMILY = (
+    '"Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif'
+)
+# Readable on a projected slide: nothing below 13 px at the default 1× size.
+TITLE_SIZE = 22
+SUBTITLE_SIZE = 14
+BODY_SIZE = 14
+FOOTNOTE_SIZE = 12
+INK = "#1f2933"
+MUTED = "#5f6b7a"
+GRID = "#e4e7eb"
+TARGET_COLOR = "#c0392b"
+PALETTE = (
+    "#1f5fa8",  # civic blue
+    "#e07b24",
+    "#2e9e6b",
+    "#c23b4a",
+    "#7a5ab8",
+    "#8c6d46",
+    "#d45fa6",
+    "#5c6b73",
+    "#b5a21f",
+    "#1fa5b5",
+    "#9fbbe0",
+    "#f2b279",
+)
+HEATMAP_SCALE = [[0.0, "#f3f7fc"], [0.5, "#7fa8d6"], [1.0, "#173f73"]]
+TEMPLATE_NAME = "civindex"
+TOP_BASE = 76  # title + subtitle band, px
+LEGEND_ROW = 26
+FOOTNOTE_LINE = 17
+WIDE_LEGEND = 6  # more series than this: legend on the right instead of the top
+
+TICK_FORMATS: dict[NumberFormat, str] = {
+    "int": ",.0f",
+    "float1": ",.1f",
+    "float2": ",.2f",
+    "percent0": ".0%",
+    "percent1": ".1%",
+}
+HOVER_FORMATS: dict[NumberFormat, str] = {
+    "int": ",.0f",
+    "float1": ",.1f",
+    "float2": ",.2f",
+    "percent0": ".1%",
+    "percent1": ".1%",
+}
+
+
+def house_template() -> go.layout.Template:
+    template = go.layout.Template()
+    template.layout = go.Layout(
+        font=dict(family=FONT_FAMILY, size=BODY_SIZE, color=INK),
+        colorway=list(PALETTE),
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        hoverlabel=dict(font=dict(family=FONT_FAMILY, size=BODY_SIZE)),
+        xaxis=dict(
+            showgrid=False,
+            linecolor="#9aa5b1",
+            ticks="outside",
+            tickcolor="#9aa5b1",
+            title=dict(font=dict(size=BODY_SIZE, color=MUTED)),
+            automargin=False,
+        ),
+        yaxis=dict(
+            gridcolor=GRID,
+            zerolinecolor="#9aa5b1",
+            title=dict(font=dict(size=BODY_SIZE, color=MUTED)),
+            automargin=True,
+        ),
+        legend=dict(font=dict(size=BODY_SIZE), bgcolor="rgba(255,255,255,0)"),
+        separators=".,",
+    )
+    return template
+
+
+pio.templates[TEMPLATE_NAME] = house_template()
+
+
+def _is_percent(spec: ChartSpec) -> bool:
+    return spec.number_format.startswith("percent")
+
+
+def _axis_title(label: str, unit: str) -> str:
+    if not unit:
+        return label
+    return f"{label}({unit})" if _is_cjk(label) else f"{label} ({unit})"
+
+
+def _is_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def _text(value, n, spec: ChartSpec) -> str:
+    text = format_number(value, spec.number_format)
+    if n is not None and not pd.isna(n):
+        text += f" n={int(n):,}"
+        if int(n) < SMALL_SAMPLE:
+            text += " ⚠"
+    return text
+
+
+def _sorted(spec: ChartSpec) -> pd.DataFrame:
+    data = spec.data
+    if spec.sort == "none" or spec.kind in ("line", "heatmap", "scatter") or data.empty:
+        return data
+    ascending = spec.sort == "ascending"
+    if spec.series is None:
+        return data.sort_values(spec.y, ascending=ascending, kind="stable")
+    order = data.groupby(spec.x, sort=False)[spec.y].sum().sort_values(ascending=ascending)
+    rank = {category: i for i, category in enumerate(order.index)}
+    return data.sort_values(spec.x, key=lambda s: s.map(rank), kind="stable")
+
+
+def _groups(spec: ChartSpec, data: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    if spec.series is None:
+        return [(spec.label(spec.y), data)]
+    return [(str(name), part) for name, part in data.groupby(spec.series, sort=False)]
+
+
+def _hover(spec: ChartSpec, horizontal: bool) -> str:
+    category, value = ("y", "x") if horizontal else ("x", "y")
+    lines = [
+        f"%{{{category}}}",
+        f"{spec.label(spec.y)}: %{{{value}:{HOVER_FORMATS[spec.number_format]}}}",
+    ]
+    if spec.n:
+        lines.append(f"{spec.label(spec.n)}: %{{customdata[1]:,.0f}}")
+    if spec.error_low and spec.error_high:
+        fmt = HOVER_FORMATS[spec.number_format]
+        lines.append(f"{t('chart.interval')}: %{{customdata[2]:{fmt}}}–%{{customdata[3]:{fmt}}}")
+    return "<br>".join(lines) + "<extra>%{fullData.name}</extra>"
+
+
+def _customdata(spec: ChartSpec, part: pd.DataFrame) -> list[list]:
+    columns = [
+        spec.drill_key or spec.drill,
+        spec.n,
+        spec.error_low if spec.error_high else None,
+        spec.error_high if spec.error_low else None,
+    ]
+    values = []
+    for column in columns:
+        if column and column in part:
+            values.append(part[column].tolist())
+        else:
+            values.append([None] * len(part))
+    return [list(row) for row in zip(*values, strict=True)]
+
+
+def _error(spec: ChartSpec, part: pd.DataFrame) -> dict | None:
+    if not (spec.error_low and spec.error_high):
+        return None
+    value = part[spec.y].astype(float)
+    return dict(
+        type="data",
+        symmetric=False,
+        array=(part[spec.error_high].astype(float) - value).clip(lower=0).tolist(),
+        arrayminus=(value - part[spec.error_low].astype(float)).clip(lower=0).tolist(),
+        color="#52606d",
+        thickness=1.2,
+        width=4,
+    )
+
+
+def _bar_traces(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> list[go.Bar]:
+    traces = []
+    for index, (name, part) in enumerate(_groups(spec, data)):
+        categories, values = part[spec.x].astype(str).tolist(), part[spec.y].tolist()
+        n_values = part[spec.n].tolist() if spec.n and spec.n in part else [None] * len(part)
+        error = _error(spec, part)
+        opacity = [0.45 if n is not None and n < SMALL_SAMPLE else 1.0 for n in n_values]
+        trace = go.Bar(
+            name=name,
+            x=values if horizontal else categories,
+            y=categories if horizontal else values,
+            orientation="h" if horizontal else "v",
+            marker=dict(color=PALETTE[index % len(PALETTE)], opacity=opacity),
+            customdata=_customdata(spec, part),
+            hovertemplate=_hover(spec, horizontal),
+            error_x=error if horizontal else None,
+            error_y=None if horizontal else error,
+            cliponaxis=False,
+        )
+        if spec.data_labels:
+            stacked = spec.kind.startswith("stacked")
+            trace.update(
+                text=[_text(v, n, spec) for v, n in zip(values, n_values, strict=True)],
+                textposition="inside" if stacked else "outside",
+                insidetextanchor="middle",
+                textfont=dict(size=BODY_SIZE - 1),
+            )
+        traces.append(trace)
+    return traces
+
+
+def _line_traces(spec: ChartSpec, data: pd.DataFrame) -> list[go.Scatter]:
+    traces = []
+    mode = "markers" if spec.kind == "scatter" else "lines+markers"
+    for index, (name, part) in enumerate(_groups(spec, data)):
+        values = part[spec.y].tolist()
+        n_values = part[spec.n].tolist() if spec.n and spec.n in part else [None] * len(part)
+        trace = go.Scatter(
+            name=name,
+            x=part[spec.x].tolist(),
+            y=values,
+            mode=mode,
+            line=dict(width=2.5, color=PALETTE[index % len(PALETTE)]),
+            marker=dict(size=7 if spec.kind == "line" else 10),
+            customdata=_customdata(spec, part),
+            hovertemplate=_hover(spec, False),
+            error_y=_error(spec, part),
+        )
+        if spec.data_labels:
+            # On a dense line only the last point is labelled; the others are in the hover.
+            labels = [""] * len(values)
+            if values:
+                labels[-1] = _text(values[-1], n_values[-1], spec)
+            if len(values) <= 13:
+                labels = [_text(v, n, spec) for v, n in zip(values, n_values, strict=True)]
+            trace.update(
+                mode=mode + "+text",
+                text=labels,
+                textposition="top center",
+                textfont=dict(size=BODY_SIZE - 2, color=MUTED),
+            )
+        traces.append(trace)
+    return traces
+
+
+def _target_trace(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> go.Scatter | None:
+    if spec.target is None or data.empty:
+        return None
+    categories = list(dict.fromkeys(data[spec.x].tolist()))
+    if not horizontal:
+        categories = [str(c) for c in categories] if spec.kind != "line" else categories
+    else:
+        categories = [str(c) for c in categories]
+    values = [spec.target.value] * len(categories)
+    number_format = spec.number_format
+    if _is_percent(spec) and round(spec.target.value * 100, 6).is_integer():
+        number_format = "percent0"
+    label = f"{spec.target.label} {format_number(spec.target.value, number_format)}"
+    text = [""] * len(categories)
+    text[-1] = label
+    return go.Scatter(
+        name=label,
+        x=values if horizontal else categories,
+        y=categories if horizontal else values,
+        mode="lines+text",
+        line=dict(color=TARGET_COLOR, width=2, dash="dash"),
+        text=text,
+        textposition="middle left" if horizontal else "top left",
+        textfont=dict(color=TARGET_COLOR, size=BODY_SIZE - 1),
+        hoverinfo="skip",
+        cliponaxis=False,
+    )
+
+
+def _heatmap_trace(spec: ChartSpec) -> go.Heatmap:
+    data = spec.data
+    value = spec.value or spec.y
+    grid = data.pivot_table(index=spec.y, columns=spec.x, values=value, aggfunc="sum", sort=False)
+    rows = list(dict.fromkeys(data[spec.y].tolist()))
+    columns = list(dict.fromkeys(data[spec.x].tolist()))
+    grid = grid.reindex(index=rows, columns=columns)
+    trace = go.Heatmap(
+        z=grid.to_numpy(dtype=float),
+        x=[str(c) for c in columns],
+        y=[str(r) for r in rows],
+        colorscale=HEATMAP_SCALE,
+        xgap=1,
+        ygap=1,
+        colorbar=dict(
+            title=dict(text=_axis_title(spec.label(value), ""), side="right"),
+            tickformat=TICK_FORMATS[spec.number_format],
+            thickness=14,
+        ),
+        hovertemplate=(
+            f"%{{y}} · %{{x}}<br>{spec.label(value)}: "
+            f"%{{z:{HOVER_FORMATS[spec.number_format]}}}<extra></extra>"
+        ),
+    )
+    if spec.drill:
+        codes = data.drop_duplicates(spec.y).set_index(spec.y)[spec.drill_key or spec.drill]
+        trace.update(customdata=[[codes.get(r)] * len(columns) for r in rows])
+    if spec.data_labels:
+        trace.update(
+            texttemplate=f"%{{z:{TICK_FORMATS[spec.number_format]}}}",
+            textfont=dict(size=BODY_SIZE - 3),
+        )
+    return trace
+
+
+def _footnote_lines(spec: ChartSpec, data: pd.DataFrame) -> list[str]:
+    lines = [line for line in spec.footnote.splitlines() if line.strip()]
+    notes = []
+    if spec.error_low and spec.error_high:
+        notes.append(t("chart.interval_note"))
+    if spec.n and spec.n in data and (data[spec.n] < SMALL_SAMPLE).any():
+        notes.append(t("chart.small_sample_note", n=SMALL_SAMPLE))
+    if notes:
+        lines.append(t("chart.separator").join(notes))
+    return lines
+
+
+def _legend_rows(names: list[str], width: int = 1100) -> int:
+    chars = sum(len(name) * (2 if _is_cjk(name) else 1) + 6 for name in names)
+    return max(1, math.ceil(chars * 8 / width))
+
+
+def to_figure(spec: ChartSpec) -> go.Figure:
+    """Draw the spec as a Plotly figure in the house style."""
+    data = _sorted(spec)
+    horizontal = spec.kind in ("bar", "stacked_bar")
+    figure = go.Figure()
+    if spec.kind == "heatmap":
+        if not data.empty:
+            figure.add_trace(_heatmap_trace(spec))
+    elif spec.kind in ("line", "scatter"):
+        figure.add_traces(_line_traces(spec, data))
+    else:
+        figure.add_traces(_bar_traces(spec, data, horizontal))
+    target = _target_trace(spec, data, horizontal)
+    if target is not None:
+        figure.add_trace(target)
+
+    names = [trace.name for trace in figure.data if trace.name]
+    show_legend = spec.kind != "heatmap" and (spec.series is not None or target is not None)
+    legend_right = len(names) > WIDE_LEGEND
+    legend_rows = 0 if (not show_legend or legend_right) else _legend_rows(names)
+    footnote = _footnote_lines(spec, data)
+    has_x_title = bool(spec.label(spec.x if not horizontal else spec.y))
+    top = TOP_BASE + (0 if not spec.subtitle else 4) + legend_rows * LEGEND_ROW
+    bottom = 40 + (24 if has_x_title else 0) + len(footnote) * FOOTNOTE_LINE + 8
+    if spec.kind in ("column", "stacked_column", "heatmap") and _long_ticks(data, spec.x):
+        bottom += 60
+
+    value_axis = dict(
+        title=dict(text=_axis_title(spec.label(spec.y), spec.y_unit)),
+        tickformat=TICK_FORMATS[spec.number_format],
+        rangemode="tozero" if spec.kind not in ("line", "scatter") else "normal",
+    )
+    if _is_percent(spec) and spec.kind in ("bar", "column"):
+        value_axis["range"] = _percent_range(spec, data)
+    category_axis = dict(
+        title=dict(text=_axis_title(spec.label(spec.x), spec.x_unit)),
+        automargin=horizontal,
+    )
+    if spec.kind == "heatmap":
+        figure.update_layout(
+            xaxis=dict(
+                title=dict(text=_axis_title(spec.label(spec.x), spec.x_unit)), tickangle=-45
+            ),
+            yaxis=dict(
+                title=dict(text=_axis_title(spec.label(spec.y), spec.y_unit)), autorange="reversed"
+            ),
+        )
+    elif horizontal:
+        figure.update_layout(
+            xaxis=value_axis | dict(automargin=False),
+            yaxis=category_axis | dict(autorange="reversed", type="category"),
+        )
+    else:
+        figure.update_layout(xaxis=category_axis, yaxis=value_axis)
+        if spec.kind != "line":
+            figure.update_xaxes(type="category")
+
+    figure.update_layout(
+        template=TEMPLATE_NAME,
+        height=spec.height,
+        margin=dict(t=top, b=bottom, l=72, r=190 if (show_legend and legend_right) else 36),
+        title=dict(
+            text=f"<b>{spec.title}</b>",
+            font=dict(size=TITLE_SIZE, color=INK),
+            x=0,
+            xref="paper",
+            xanchor="left",
+            y=1,
+            yref="container",
+            yanchor="top",
+            pad=dict(t=14),
+            subtitle=dict(text=spec.subtitle, font=dict(size=SUBTITLE_SIZE, color=MUTED)),
+        ),
+        showlegend=show_legend,
+        barmode="stack" if spec.kind.startswith("stacked") else "group",
+        bargap=0.25,
+        hovermode="closest",
+        clickmode="event+select" if spec.drill else "event",
+        uniformtext=dict(minsize=10, mode="hide") if spec.kind.startswith("stacked") else None,
+    )
+    if show_legend:
+        if legend_right:
+            figure.update_layout(
+                legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top")
+            )
+        else:
+            figure.update_layout(
+                legend=dict(
+                    orientation="h",
+                    x=0,
+                    xanchor="left",
+                    yref="container",
+                    y=1 - (TOP_BASE - 6) / spec.height,
+                    yanchor="top",
+                    title=dict(text=""),
+                )
+            )
+    if footnote:
+        figure.add_annotation(
+            text="<br>".join(footnote),
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=0,
+            xanchor="left",
+            yanchor="bottom",
+            yshift=-(bottom - 6),
+            xshift=-60,
+            showarrow=False,
+            align="left",
+            font=dict(size=FOOTNOTE_SIZE, color=MUTED),
+            name="footnote",
+        )
+    if data.empty:
+        figure.add_annotation(
+            text=t("chart.no_data"),
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+            showarrow=False,
+            font=dict(size=BODY_SIZE + 2, color=MUTED),
+        )
+    return figure
+
+
+def _long_ticks(data: pd.DataFrame, column: str) -> bool:
+    if data.empty or column not in data:
+        return False
+    labels = data[column].astype(str)
+    return len(labels.unique()) > 8 and labels.str.len().max() > 4
+
+
+def _percent_range(spec: ChartSpec, data: pd.DataFrame) -> list[float] | None:
+    """Rates near the target are unreadable from zero; start the axis below the lowest bound."""
+    if data.empty:
+        return None
+    lows = data[spec.error_low] if spec.error_low in data else data[spec.y]
+    lowest = min(float(lows.min()), spec.target.value if spec.target else 1.0)
+    if lowest < 0.5:
+        return [0, 1.0]
+    start = max(0.0, math.floor((lowest - 0.03) * 20) / 20)
+    return [start, 1.0 + (0.04 if spec.data_labels else 0.005)]

@@ -1,0 +1,118 @@
+"""Charts on a page: the subtitle and footnote every chart carries, and `show` with drill-down."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import streamlit as st
+
+from civindex import reference
+from civindex.charts.plotly import to_figure
+from civindex.charts.spec import ChartSpec
+from civindex.i18n import language, t
+from civindex.ui.context import PageContext, current
+
+PROFILE_PAGES = {
+    "unit": ("pages/unit_profile.py", "focus_unit"),
+    "district": ("pages/district_profile.py", "focus_district"),
+}
+MAX_NAMES = 3
+
+
+def system_name(system: str) -> str:
+    try:
+        return t(f"system.{system}")
+    except KeyError:
+        return system
+
+
+def _names(codes: Sequence[str], names: dict[str, str]) -> str:
+    shown = [names.get(code, code) for code in codes[:MAX_NAMES]]
+    text = t("chart.list_separator").join(shown)
+    if len(codes) > MAX_NAMES:
+        text = t("chart.and_more", names=text, count=len(codes), more=len(codes) - MAX_NAMES)
+    return text
+
+
+def subtitle(context: PageContext | None = None) -> str:
+    """The active filters in words: period, districts (or all), and any system/unit/category."""
+    context = context or current()
+    filters, root, lang = context.filters, context.store.root, language()
+    parts = [t("chart.period", start=f"{filters.start:%Y-%m}", end=f"{filters.end:%Y-%m}")]
+    if filters.districts:
+        names = reference.names("districts", lang, root)
+        parts.append(t("chart.districts", names=_names(filters.districts, names)))
+    else:
+        parts.append(t("chart.all_districts"))
+    if filters.systems:
+        names = {s: system_name(s) for s in filters.systems}
+        parts.append(t("chart.systems", names=_names(filters.systems, names)))
+    if filters.units:
+        names = reference.names("units", lang, root)
+        parts.append(t("chart.units", names=_names(filters.units, names)))
+    if filters.categories:
+        names = reference.names("categories", lang, root)
+        parts.append(t("chart.categories", names=_names(filters.categories, names)))
+    return t("chart.separator").join(parts)
+
+
+def footnote(context: PageContext | None = None) -> str:
+    """Source, snapshot versions and as-of date; a second line when demo rows are shown."""
+    context = context or current()
+    if context.filters.as_of:
+        as_of = t("chart.as_of", as_of=f"{context.filters.as_of:%Y-%m-%d %H:%M}")
+    else:
+        as_of = t("chart.latest", today=f"{date.today():%Y-%m-%d}")
+    line = t("chart.separator").join(
+        [t("app.source"), t("chart.snapshot", versions=context.versions_label), as_of]
+    )
+    if context.demo_rows:
+        line += "\n" + t("chart.demo")
+    return line
+
+
+def _drill_target(spec: ChartSpec) -> tuple[str, str] | None:
+    column = spec.drill or ""
+    for kind in PROFILE_PAGES:
+        if column.startswith(kind):
+            return PROFILE_PAGES[kind]
+    return None
+
+
+def plotly_config(spec: ChartSpec) -> dict:
+    return {
+        "displaylogo": False,
+        "toImageButtonOptions": {
+            "format": "png",
+            "scale": 3,
+            "filename": spec.file_stem(),
+            "height": spec.height,
+            "width": 1200,
+        },
+        "modeBarButtonsToRemove": ["lasso2d", "select2d"],
+    }
+
+
+def show(spec: ChartSpec, context: PageContext | None = None) -> None:
+    """Render the spec; a click on a drillable mark opens the unit or district profile."""
+    context = context or current()
+    figure = to_figure(spec)
+    target = _drill_target(spec) if spec.kind != "heatmap" else None
+    if target is None:
+        st.plotly_chart(figure, theme=None, key=f"chart_{spec.key}", config=plotly_config(spec))
+        return
+    event = st.plotly_chart(
+        figure,
+        theme=None,
+        key=f"chart_{spec.key}",
+        config=plotly_config(spec),
+        on_select="rerun",
+        selection_mode="points",
+    )
+    points = event.selection.points if event else []
+    codes = [point.get("customdata", [None])[0] for point in points if point.get("customdata")]
+    codes = [code for code in codes if code]
+    if codes:
+        page, key = target
+        st.switch_page(page, query_params=context.filters.to_query() | {key: str(codes[0])})
