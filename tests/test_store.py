@@ -1,0 +1,274 @@
+"""Store round trips on a real Delta Lake table in a temporary data dir."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, timedelta
+
+import pyarrow as pa
+import pytest
+
+from civindex.store import OverlapError, StoreError
+
+MONTH = date(2025, 3, 1)
+
+
+def participation(rows: list[tuple[str, str, int]], month: date = MONTH) -> pa.Table:
+    """Participation rows from (unit_code, category_code, participants); the other counts follow."""
+    return pa.table(
+        {
+            "period_month": [month] * len(rows),
+            "unit_code": [unit for unit, _, _ in rows],
+            "district_code": ["350102"] * len(rows),
+            "category_code": [category for _, category, _ in rows],
+            "tasks_claimed": [1] * len(rows),
+            "tasks_completed": [1] * len(rows),
+            "activities": [2] * len(rows),
+            "participants": [people for _, _, people in rows],
+            "volunteer_hours": [1.5 * people for _, _, people in rows],
+        }
+    )
+
+
+FIRST = participation([("fgw", "community", 10), ("jyt", "traffic", 20), ("gat", "moral", 30)])
+
+
+def participants(store, version: int | None = None) -> dict[tuple[str, str], int]:
+    table = store.read("participation", version).to_pylist()
+    return {(r["unit_code"], r["category_code"]): r["participants"] for r in table}
+
+
+def upload_ids(store, version: int | None = None) -> dict[tuple[str, str], str]:
+    table = store.read("participation", version).to_pylist()
+    return {(r["unit_code"], r["category_code"]): r["upload_id"] for r in table}
+
+
+def test_publish_read_and_history_record_the_batch(store):
+    sha = hashlib.sha256(b"first file").hexdigest()
+    commit = store.publish(
+        "participation",
+        FIRST,
+        user="analyst-li",
+        source_name="2025年3月参与.xlsx",
+        sha256=sha,
+        upload_id="u-first",
+    )
+
+    assert (commit.version, commit.rows, commit.action) == (0, 3, "publish")
+    assert participants(store) == {
+        ("fgw", "community"): 10,
+        ("jyt", "traffic"): 20,
+        ("gat", "moral"): 30,
+    }
+    assert set(upload_ids(store).values()) == {"u-first"}
+    # Columns the batch left out are stored as nulls, not dropped.
+    assert store.read("participation").column("practical_matters").null_count == 3
+
+    (entry,) = store.history("participation")
+    assert entry["version"] == 0
+    assert entry["action"] == "publish"
+    assert entry["user"] == "analyst-li"
+    assert entry["source_name"] == "2025年3月参与.xlsx"
+    assert entry["sha256"] == sha
+    assert entry["rows"] == 3
+    assert entry["upload_id"] == "u-first"
+    assert entry["is_demo"] is False
+    assert abs(entry["committed_at"] - datetime.now(UTC)) < timedelta(minutes=5)
+    assert store.history("satisfaction") == []
+    assert store.find_sha256("participation", sha)["upload_id"] == "u-first"
+
+
+def test_an_old_version_stays_readable(store):
+    store.publish("participation", FIRST, user="a", upload_id="u-first")
+    store.publish(
+        "participation", participation([("czt", "volunteer", 7)]), user="a", upload_id="u-second"
+    )
+
+    assert store.version("participation") == 1
+    assert sum(participants(store, 0).values()) == 60
+    assert sum(participants(store).values()) == 67
+    assert store.count_rows("participation", 0) == 3
+    assert store.count_rows("participation") == 4
+    assert [e["version"] for e in store.history("participation")] == [1, 0]
+
+
+def test_version_as_of_a_timestamp(store):
+    store.publish("participation", FIRST, user="a", upload_id="u-first")
+    store.publish(
+        "participation", participation([("czt", "volunteer", 7)]), user="a", upload_id="u-second"
+    )
+    by_version = {e["version"]: e["committed_at"] for e in store.history("participation")}
+
+    assert store.version_as_of("participation", by_version[0]) == 0
+    assert store.version_as_of("participation", by_version[1]) == 1
+    assert store.version_as_of("participation", by_version[1] + timedelta(days=1)) == 1
+    assert store.version_as_of("participation", by_version[0] - timedelta(seconds=1)) is None
+    # A naive timestamp is read as UTC.
+    naive = (by_version[1] + timedelta(hours=1)).replace(tzinfo=None)
+    assert store.version_as_of("participation", naive) == 1
+
+    before = store.snapshot(by_version[0] - timedelta(seconds=1))
+    assert before == {"participation": None, "satisfaction": None, "index_results": None}
+    assert store.snapshot(by_version[1])["participation"] == 1
+
+
+def test_overlap_is_refused_then_replaced_in_one_version(store):
+    store.publish("participation", FIRST, user="a", upload_id="u-first")
+    correction = participation([("jyt", "traffic", 25), ("czt", "volunteer", 5)])
+
+    with pytest.raises(OverlapError) as refused:
+        store.publish("participation", correction, user="b", upload_id="u-fix")
+    assert refused.value.rows == 1
+    assert refused.value.batches == ["u-first"]
+    assert store.version("participation") == 0
+    assert sum(participants(store).values()) == 60
+
+    commit = store.publish(
+        "participation", correction, user="b", upload_id="u-fix", replace_overlap=True
+    )
+
+    assert (commit.version, commit.action, commit.rows) == (1, "replace", 2)
+    assert store.history("participation")[0]["action"] == "replace"
+    assert participants(store) == {
+        ("fgw", "community"): 10,
+        ("jyt", "traffic"): 25,
+        ("gat", "moral"): 30,
+        ("czt", "volunteer"): 5,
+    }
+    assert upload_ids(store)[("jyt", "traffic")] == "u-fix"
+    assert store.count_rows("participation") == 4
+
+
+def test_rollback_of_a_plain_batch_is_a_new_version(store):
+    store.publish("participation", FIRST, user="a", upload_id="u-first")
+    store.publish(
+        "participation",
+        participation([("czt", "volunteer", 7), ("mzt", "window", 8)]),
+        user="a",
+        upload_id="u-second",
+    )
+
+    (commit,) = store.rollback("u-second", user="b")
+
+    assert (commit.dataset, commit.version, commit.rows) == ("participation", 2, 2)
+    assert sum(participants(store).values()) == 60
+    assert set(upload_ids(store).values()) == {"u-first"}
+    rollback = store.history("participation")[0]
+    assert (rollback["action"], rollback["target"], rollback["user"]) == (
+        "rollback",
+        "u-second",
+        "b",
+    )
+    # The rolled-back rows are still in version 1.
+    assert sum(participants(store, 1).values()) == 75
+    with pytest.raises(StoreError, match="u-second"):
+        store.rollback("u-second", user="b")
+
+
+def test_rollback_of_a_replace_brings_the_replaced_rows_back(store):
+    store.publish("participation", FIRST, user="a", upload_id="u-first")
+    store.publish(
+        "participation",
+        participation([("jyt", "traffic", 25), ("czt", "volunteer", 5)]),
+        user="b",
+        upload_id="u-fix",
+        replace_overlap=True,
+    )
+    assert sum(participants(store).values()) == 70
+
+    (commit,) = store.rollback("u-fix", user="c")
+
+    assert commit.version == 2
+    assert participants(store) == {
+        ("fgw", "community"): 10,
+        ("jyt", "traffic"): 20,
+        ("gat", "moral"): 30,
+    }
+    assert set(upload_ids(store).values()) == {"u-first"}
+    assert store.count_rows("participation") == 3
+
+
+def test_restore_an_earlier_version(store):
+    store.publish("participation", FIRST, user="a", upload_id="u-first")
+    store.publish(
+        "participation", participation([("czt", "volunteer", 7)]), user="a", upload_id="u-second"
+    )
+    store.rollback("u-second", user="a")
+
+    commit = store.restore("participation", 1, user="admin")
+
+    assert (commit.version, commit.action, commit.rows) == (3, "restore", 4)
+    assert sum(participants(store).values()) == 67
+    entry = store.history("participation")[0]
+    assert (entry["action"], entry["target"], entry["user"]) == ("restore", "1", "admin")
+
+
+def test_restore_of_a_missing_version_is_refused(store):
+    with pytest.raises(StoreError, match="no data"):
+        store.restore("participation", 0, user="a")
+    store.publish("participation", FIRST, user="a", upload_id="u-first")
+
+    for version in (1, 7, -1):
+        with pytest.raises(StoreError, match="does not exist"):
+            store.restore("participation", version, user="a")
+    assert store.version("participation") == 0
+
+
+def test_batches_report_rolled_back_after_rollback_and_after_restore(store):
+    store.publish("participation", FIRST, user="a", upload_id="u-first")
+    store.publish(
+        "participation", participation([("czt", "volunteer", 7)]), user="a", upload_id="u-second"
+    )
+
+    def status():
+        return {b["upload_id"]: b["rolled_back"] for b in store.batches("participation")}
+
+    assert status() == {"u-first": False, "u-second": False}
+    store.rollback("u-second", user="a")
+    assert status() == {"u-first": False, "u-second": True}
+    store.restore("participation", 1, user="a")
+    assert status() == {"u-first": False, "u-second": False}
+    store.restore("participation", 0, user="a")
+    assert status() == {"u-first": False, "u-second": True}
+
+
+def test_clear_demo_removes_only_demo_rows(store):
+    store.publish("participation", FIRST, user="a", upload_id="u-real")
+    demo_rows = participation([("czt", "volunteer", 100), ("mzt", "window", 200)])
+    store.publish("participation", demo_rows, user="demo", upload_id="demo-p-1", is_demo=True)
+    assert store.history("participation")[0]["is_demo"] is True
+    assert store.count_rows("participation") == 5
+
+    commits = store.clear_demo(user="admin")
+
+    assert [(c.dataset, c.rows) for c in commits] == [("participation", 2)]
+    assert set(upload_ids(store).values()) == {"u-real"}
+    assert sum(participants(store).values()) == 60
+
+
+def test_demo_and_real_upload_ids_cannot_be_mixed(store):
+    with pytest.raises(StoreError):
+        store.publish("participation", FIRST, user="a", upload_id="demo-sneaky")
+    with pytest.raises(StoreError):
+        store.publish("participation", FIRST, user="a", upload_id="u-1", is_demo=True)
+    assert store.version("participation") is None
+
+
+def test_a_batch_missing_a_required_column_writes_nothing(store):
+    store.publish("participation", FIRST, user="a", upload_id="u-first")
+    incomplete = participation([("czt", "volunteer", 7)]).drop_columns(["category_code"])
+
+    with pytest.raises(StoreError, match="category_code"):
+        store.publish("participation", incomplete, user="a", upload_id="u-bad")
+
+    assert store.version("participation") == 0
+    assert store.count_rows("participation") == 3
+    assert [b["upload_id"] for b in store.batches()] == ["u-first"]
+
+
+def test_a_missing_required_column_on_an_empty_store_creates_no_table(store):
+    incomplete = FIRST.drop_columns(["unit_code"])
+    with pytest.raises(StoreError, match="unit_code"):
+        store.publish("participation", incomplete, user="a")
+    assert store.version("participation") is None
+    assert not store.path("participation").exists()
