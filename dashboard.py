@@ -3,7 +3,10 @@
 import streamlit as st
 
 from civindex.i18n import t
+from civindex.ui import present
+from civindex.ui.access import account_box, current_actor
 from civindex.ui.context import build_context
+from civindex.ui.exports import export_bar, reset
 from civindex.ui.widgets import banners, filter_bar
 
 st.set_page_config(
@@ -11,6 +14,8 @@ st.set_page_config(
 )
 
 context = build_context()
+actor, access_mode = current_actor(context.store.root)
+st.session_state["_civindex_actor_now"] = actor
 
 pages = {
     t("nav.group.view"): [
@@ -19,7 +24,12 @@ pages = {
         ),
     ],
 }
-page = st.navigation(pages)
-filter_bar(context)
+page = st.navigation(pages, position="hidden" if context.filters.present else "sidebar")
+present.apply(context.filters.present)
+if not context.filters.present:
+    account_box(context.store.root, actor, access_mode)
+    filter_bar(context)
 banners(context)
+reset()
 page.run()
+export_bar(context, page.title)

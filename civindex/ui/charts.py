@@ -12,6 +12,7 @@ from civindex.charts.plotly import to_figure
 from civindex.charts.spec import ChartSpec
 from civindex.i18n import language, t
 from civindex.ui.context import PageContext, current
+from civindex.ui.exports import record_spec
 
 PROFILE_PAGES = {
     "unit": ("pages/unit_profile.py", "focus_unit"),
@@ -97,6 +98,7 @@ def plotly_config(spec: ChartSpec) -> dict:
 def show(spec: ChartSpec, context: PageContext | None = None) -> None:
     """Render the spec; a click on a drillable mark opens the unit or district profile."""
     context = context or current()
+    record_spec(spec)
     figure = to_figure(spec)
     target = _drill_target(spec) if spec.kind != "heatmap" else None
     if target is None:

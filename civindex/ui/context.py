@@ -12,7 +12,7 @@ import streamlit as st
 from civindex import config, reference
 from civindex.db import open_database, reference_key, snapshot_key
 from civindex.filters import Choices, Filters, default_filters, from_query, has_filter_keys
-from civindex.i18n import set_language
+from civindex.i18n import set_language, t
 from civindex.kpi import shift_month
 from civindex.schema import UNIT_SYSTEMS
 from civindex.store import Snapshot, Store
@@ -77,8 +77,8 @@ class PageContext:
 
     @property
     def versions_label(self) -> str:
-        parts = [f"{name[0]}v{v}" for name, v in self.snapshot.items() if v is not None]
-        return " ".join(parts) or "-"
+        parts = [f"{t('dataset.' + n)} v{v}" for n, v in self.snapshot.items() if v is not None]
+        return " / ".join(parts) or "-"
 
 
 def _query_params() -> dict[str, list[str]]:

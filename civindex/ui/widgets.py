@@ -6,10 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from civindex import reference
+from civindex.deck import KpiRow
 from civindex.filters import Filters
 from civindex.i18n import language, t
 from civindex.kpi import Card, shift_month
 from civindex.ui.context import PageContext, set_filters
+from civindex.ui.exports import record_card
 
 PERIOD_KEY = "w_period"
 LIST_WIDGETS = {
@@ -163,6 +165,16 @@ def kpi_card(card: Card, unit: str = "", help_text: str | None = None) -> None:
         st.caption(" · ".join(notes))
     if card.is_small_sample:
         st.caption(f"⚠️ {t('kpi.small_sample')}")
+    note_parts = [n for n in notes if not n.startswith(t("kpi.mom"))]
+    record_card(
+        KpiRow(
+            label=t(f"kpi.{card.key}"),
+            value=format_value(card, unit),
+            yoy=(yoy or "") if not is_index else f"{t('kpi.vs_previous_round')} {yoy or ''}",
+            mom=format_change(card.mom, card.is_rate) or "" if not is_index else "",
+            note=" · ".join(note_parts),
+        )
+    )
 
 
 def current_filters(context: PageContext) -> Filters:
