@@ -1,0 +1,89 @@
+"""`python -m civindex deck PAGE --out FILE.pptx [--param key=value …]`.
+
+The page script runs headlessly (Streamlit's AppTest) with the same URL parameters a browser
+would send, and the deck is built from the charts and KPI cards that run drew — so the file
+holds exactly what the page shows for those filters.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from civindex import config
+from civindex import deck as decks
+
+PAGES = {
+    "overview": "pages/overview.py",
+    "participation": "pages/participation.py",
+    "satisfaction": "pages/satisfaction.py",
+    "index": "pages/index_results.py",
+    "unit": "pages/unit_profile.py",
+    "district": "pages/district_profile.py",
+    "warnings": "pages/warnings.py",
+}
+URL_KEYS = ("from", "to", "district", "system", "unit", "category", "as_of", "lang")
+PROFILE_KEYS = ("focus_unit", "focus_district")
+
+
+def page_deck(page: str, params: dict[str, list[str]], timeout: float = 180) -> decks.Deck:
+    from streamlit.testing.v1 import AppTest
+
+    from civindex.ui.exports import DECK_KEY
+
+    app = AppTest.from_file(str(config.REPO_ROOT / "dashboard.py"), default_timeout=timeout)
+    for key, values in params.items():
+        app.query_params[key] = values
+    app.run()
+    if page != "overview":
+        app.switch_page(PAGES[page])
+        for key, values in params.items():
+            app.query_params[key] = values
+        app.run()
+    if app.exception:
+        raise RuntimeError(app.exception[0].value)
+    if DECK_KEY not in app.session_state:
+        raise RuntimeError(f"page {page!r} drew nothing to export (no data for these filters?)")
+    return app.session_state[DECK_KEY]
+
+
+def cmd_deck(args, store) -> int:
+    params: dict[str, list[str]] = {}
+    for key, value in args.param:
+        if key not in (*URL_KEYS, *PROFILE_KEYS):
+            print(
+                f"error: unknown filter {key!r}; use {', '.join(URL_KEYS + PROFILE_KEYS)}",
+                file=sys.stderr,
+            )
+            return 1
+        params.setdefault(key, []).extend(v for v in value.split(",") if v)
+    deck = page_deck(args.page, params)
+    out = Path(args.out)
+    out.write_bytes(decks.build(deck))
+    print(
+        f"{out}: {2 + len(deck.charts) if deck.kpis else 1 + len(deck.charts)} slides, "
+        f"{len(deck.charts)} charts"
+    )
+    return 0
+
+
+def _raw_param(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise ValueError(f"expected key=value, got {text!r}")
+    key, value = text.split("=", 1)
+    return key.strip(), value.strip()
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("deck", help="write a page's meeting deck (PPTX, native charts)")
+    parser.add_argument("page", choices=list(PAGES))
+    parser.add_argument("--out", required=True, help="the .pptx file to write")
+    parser.add_argument(
+        "--param",
+        type=_raw_param,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="URL filters: from=2025-01 to=2025-12 district=350102,350103 lang=en …",
+    )
+    parser.set_defaults(handler=cmd_deck)
