@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from civindex import demo
+from civindex import cli_deck, demo, warnings
 from civindex.db import Database, QueryError, load_query, query_names
 from civindex.schema import DATASETS
 from civindex.store import Store, StoreError
@@ -73,7 +73,9 @@ def default_params() -> dict[str, object]:
         "systems": [],
         "units": [],
         "categories": [],
-    }
+        "round_type": "",
+        "round_name": "",
+    } | warnings.params()
 
 
 def cmd_demo(args, store: Store) -> int:
@@ -183,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=list(DATASETS), required=True)
     p.add_argument("--version", type=int, required=True)
     p.set_defaults(handler=cmd_restore)
+
+    cli_deck.add_parser(commands)
     return parser
 
 
