@@ -19,6 +19,7 @@ from civindex.store import Snapshot, Store
 
 CONTEXT_KEY = "_civindex_context"
 FILTERS_KEY = "_civindex_filters"
+PAGE_KEYS = ("focus_unit", "focus_district")
 
 
 @st.cache_resource(show_spinner=False)
@@ -126,6 +127,8 @@ def build_context() -> PageContext:
     st.session_state["_lang"] = filters.lang
     st.session_state[FILTERS_KEY] = filters
     wanted = filters.to_query()
+    # A profile's focus (?focus_unit=, ?focus_district=) is the page's own key: keep it.
+    wanted |= {k: v for k, v in _query_params().items() if k in PAGE_KEYS}
     if _query_params() != {k: v if isinstance(v, list) else [v] for k, v in wanted.items()}:
         st.query_params.from_dict(wanted)
     context = PageContext(store, snapshot, filters, choices, notices)
