@@ -1,12 +1,19 @@
-"""总览 Overview: the KPI cards a leader reads first."""
+"""总览 Overview: the KPI cards a leader reads first, then the trends and the 红黑榜."""
 
+import pandas as pd
 import streamlit as st
 
 from civindex import kpi
+from civindex.charts.spec import ChartSpec, Target
 from civindex.i18n import t
 from civindex.kpi import shift_month
+from civindex.schema import SATISFACTION_TARGET
+from civindex.ui.charts import footnote, show, subtitle, with_names
 from civindex.ui.context import current
 from civindex.ui.widgets import empty_state, kpi_card
+
+BOARD_SIZE = 10
+INDEX_TREND_MONTHS = 24
 
 context = current()
 st.title(t("overview.heading"))
@@ -47,3 +54,108 @@ for row_start in range(0, len(cards), 4):
     ):
         with column:
             kpi_card(card, unit, help_text)
+
+sub, note = subtitle(context), footnote(context)
+st.subheader(t("overview.trends"))
+by_category = with_names(context.run("participation_by_category_monthly"), context)
+show(
+    ChartSpec(
+        key="overview_category_trend",
+        kind="stacked_column",
+        data=by_category,
+        x="period_month",
+        y="activities",
+        series="category_label",
+        title=t("overview.category_trend"),
+        subtitle=sub,
+        footnote=note,
+        labels={"period_month": t("label.month"), "activities": t("label.activities")},
+        y_unit=t("unit.times"),
+    ),
+    context,
+)
+show(
+    ChartSpec(
+        key="overview_satisfaction_trend",
+        kind="line",
+        data=context.run("satisfaction_monthly"),
+        x="period_month",
+        y="satisfaction_rate",
+        title=t("overview.satisfaction_trend"),
+        subtitle=subtitle(context, ignore=("categories",)),
+        footnote=note,
+        labels={
+            "period_month": t("label.month"),
+            "satisfaction_rate": t("label.satisfaction_rate"),
+            "responses": t("label.responses"),
+        },
+        number_format="percent1",
+        target=Target(SATISFACTION_TARGET, t("chart.target")),
+        data_labels=True,
+        error_low="rate_low",
+        error_high="rate_high",
+        n="responses",
+    ),
+    context,
+)
+st.caption(t("overview.satisfaction.caption"))
+
+if not rounds.empty:
+    round_type = str(rounds.iloc[-1]["round_type"])
+    trend_start = min(context.filters.start, shift_month(month, -(INDEX_TREND_MONTHS - 1)))
+    by_district = context.run("index_district_ranking", round_type=round_type)
+    by_district = with_names(
+        by_district[by_district["round_date"] >= pd.Timestamp(trend_start)], context
+    )
+    show(
+        ChartSpec(
+            key="overview_index_trend",
+            kind="line",
+            data=by_district,
+            x="round_date",
+            y="civilization_index",
+            series="district_label",
+            title=t("overview.index_trend", round_type=t(f"chart.round_type.{round_type}")),
+            subtitle=subtitle(context, ignore=("systems", "units", "categories")),
+            footnote=note,
+            labels={
+                "round_date": t("label.round_date"),
+                "civilization_index": t("label.civilization_index"),
+            },
+            y_unit=t("unit.points"),
+            number_format="float1",
+            drill="district_code",
+        ),
+        context,
+    )
+    st.caption(t("overview.index_trend.caption", months=INDEX_TREND_MONTHS))
+
+st.subheader(t("overview.boards"))
+board = with_names(context.run("unit_scoreboard"), context)
+for column, (key, rows) in zip(
+    st.columns(2),
+    (("red", board.head(BOARD_SIZE)), ("black", board.tail(BOARD_SIZE).iloc[::-1])),
+    strict=True,
+):
+    with column:
+        show(
+            ChartSpec(
+                key=f"overview_{key}_board",
+                kind="bar",
+                data=rows,
+                x="unit_label",
+                y="score",
+                title=t(f"overview.{key}_board", n=len(rows)),
+                subtitle=sub,
+                footnote=note,
+                labels={"unit_label": t("label.unit"), "score": t("label.score")},
+                y_unit=t("unit.points"),
+                number_format="float1",
+                value_range=(0, 100),
+                data_labels=True,
+                drill="unit_code",
+                height=200 + 32 * len(rows),
+            ),
+            context,
+        )
+st.caption(t("overview.board.caption", units=len(board)))

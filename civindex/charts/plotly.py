@@ -13,6 +13,7 @@ puts `x` along the bottom, `y` down the left and colours cells by `value`.
 from __future__ import annotations
 
 import math
+from datetime import date
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -53,12 +54,13 @@ TEMPLATE_NAME = "civindex"
 TOP_BASE = 76  # title + subtitle band, px
 LEGEND_ROW = 26
 FOOTNOTE_LINE = 17
+EDGE = 14  # px between the figure's left edge and the title, legend and footnote
 WIDE_LEGEND = 6  # more series than this: legend on the right instead of the top
 
 TICK_FORMATS: dict[NumberFormat, str] = {
     "int": ",.0f",
-    "float1": ",.1f",
-    "float2": ",.2f",
+    "float1": ",.1~f",
+    "float2": ",.2~f",
     "percent0": ".0%",
     "percent1": ".1%",
 }
@@ -118,7 +120,7 @@ def _is_cjk(text: str) -> bool:
 
 def _text(value, n, spec: ChartSpec) -> str:
     text = format_number(value, spec.number_format)
-    if n is not None and not pd.isna(n):
+    if n is not None and not pd.isna(n) and spec.kind not in ("line", "scatter"):
         text += f" n={int(n):,}"
         if int(n) < SMALL_SAMPLE:
             text += " ⚠"
@@ -140,7 +142,16 @@ def _sorted(spec: ChartSpec) -> pd.DataFrame:
 def _groups(spec: ChartSpec, data: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     if spec.series is None:
         return [(spec.label(spec.y), data)]
-    return [(str(name), part) for name, part in data.groupby(spec.series, sort=False)]
+    groups = [(str(name), part) for name, part in data.groupby(spec.series, sort=False)]
+    if spec.kind == "line":
+        # The legend reads top-down in the order the lines end, highest first.
+        groups.sort(key=lambda group: -_last(group[1][spec.y]))
+    return groups
+
+
+def _last(values: pd.Series) -> float:
+    values = values.dropna()
+    return float(values.iloc[-1]) if len(values) else float("-inf")
 
 
 def _hover(spec: ChartSpec, horizontal: bool) -> str:
@@ -336,7 +347,7 @@ def _legend_rows(names: list[str], width: int = 1100) -> int:
 
 def to_figure(spec: ChartSpec) -> go.Figure:
     """Draw the spec as a Plotly figure in the house style."""
-    data = _sorted(spec)
+    data = _month_labels(spec, _sorted(spec))
     horizontal = spec.kind in ("bar", "stacked_bar")
     figure = go.Figure()
     if spec.kind == "heatmap":
@@ -357,20 +368,31 @@ def to_figure(spec: ChartSpec) -> go.Figure:
     footnote = _footnote_lines(spec, data)
     has_x_title = bool(spec.label(spec.x if not horizontal else spec.y))
     top = TOP_BASE + (0 if not spec.subtitle else 4) + legend_rows * LEGEND_ROW
-    bottom = 40 + (24 if has_x_title else 0) + len(footnote) * FOOTNOTE_LINE + 8
-    if spec.kind in ("column", "stacked_column", "heatmap") and _long_ticks(data, spec.x):
-        bottom += 60
+    rotate = spec.kind == "heatmap" or (
+        spec.kind in ("column", "stacked_column") and _long_ticks(data, spec.x)
+    )
+    tick_height = 8 + (_text_width(data, spec.x) * 0.72 if rotate else 20)
+    bottom = int(tick_height + (26 if has_x_title else 0) + len(footnote) * FOOTNOTE_LINE + 14)
+    left = 88
+    if horizontal or spec.kind == "heatmap":
+        left = int(min(340, 50 + _text_width(data, spec.x if horizontal else spec.y)))
+    if show_legend and legend_right:
+        height = max(spec.height, top + bottom + LEGEND_ROW * len(names))
+    else:
+        height = spec.height
 
     value_axis = dict(
         title=dict(text=_axis_title(spec.label(spec.y), spec.y_unit)),
         tickformat=TICK_FORMATS[spec.number_format],
         rangemode="tozero" if spec.kind not in ("line", "scatter") else "normal",
     )
-    if _is_percent(spec) and spec.kind in ("bar", "column"):
+    if spec.value_range is not None:
+        value_axis["range"] = list(spec.value_range)
+    elif _is_percent(spec) and spec.kind in ("bar", "column"):
         value_axis["range"] = _percent_range(spec, data)
     category_axis = dict(
         title=dict(text=_axis_title(spec.label(spec.x), spec.x_unit)),
-        automargin=horizontal,
+        tickangle=-45 if rotate else None,
     )
     if spec.kind == "heatmap":
         figure.update_layout(
@@ -378,33 +400,50 @@ def to_figure(spec: ChartSpec) -> go.Figure:
                 title=dict(text=_axis_title(spec.label(spec.x), spec.x_unit)), tickangle=-45
             ),
             yaxis=dict(
-                title=dict(text=_axis_title(spec.label(spec.y), spec.y_unit)), autorange="reversed"
+                title=dict(text=_axis_title(spec.label(spec.y), spec.y_unit)),
+                autorange="reversed",
+                automargin=False,
             ),
         )
     elif horizontal:
         figure.update_layout(
             xaxis=value_axis | dict(automargin=False),
-            yaxis=category_axis | dict(autorange="reversed", type="category"),
+            yaxis=category_axis | dict(autorange="reversed", type="category", automargin=False),
         )
     else:
-        figure.update_layout(xaxis=category_axis, yaxis=value_axis)
-        if spec.kind != "line":
+        figure.update_layout(xaxis=category_axis, yaxis=value_axis | dict(automargin=False))
+        if spec.kind == "line" and spec.n and spec.series is None and not data.empty:
+            # One line of rates: each month's n under its tick, so no rate is shown without it.
+            figure.update_xaxes(
+                tickmode="array",
+                tickvals=data[spec.x].tolist(),
+                ticktext=[_tick(x, n) for x, n in zip(data[spec.x], data[spec.n], strict=True)],
+                hoverformat="%Y-%m",
+            )
+        elif spec.kind in ("line", "scatter") and _is_dates(data, spec.x):
+            figure.update_xaxes(tickformat="%Y-%m", hoverformat="%Y-%m-%d")
+        else:
             figure.update_xaxes(type="category")
 
     figure.update_layout(
         template=TEMPLATE_NAME,
-        height=spec.height,
-        margin=dict(t=top, b=bottom, l=72, r=190 if (show_legend and legend_right) else 36),
+        height=height,
+        margin=dict(
+            t=top,
+            b=bottom,
+            l=left,
+            r=190 if (show_legend and legend_right) else 110 if spec.kind == "heatmap" else 36,
+        ),
         title=dict(
             text=f"<b>{spec.title}</b>",
             font=dict(size=TITLE_SIZE, color=INK),
             x=0,
-            xref="paper",
+            xref="container",
             xanchor="left",
             y=1,
             yref="container",
             yanchor="top",
-            pad=dict(t=14),
+            pad=dict(t=14, l=EDGE),
             subtitle=dict(text=spec.subtitle, font=dict(size=SUBTITLE_SIZE, color=MUTED)),
         ),
         showlegend=show_legend,
@@ -423,10 +462,12 @@ def to_figure(spec: ChartSpec) -> go.Figure:
             figure.update_layout(
                 legend=dict(
                     orientation="h",
-                    x=0,
+                    xref="container",
+                    x=EDGE / 1200,
                     xanchor="left",
                     yref="container",
-                    y=1 - (TOP_BASE - 6) / spec.height,
+                    y=1 - (TOP_BASE - 6) / height,
+                    traceorder="normal",
                     yanchor="top",
                     title=dict(text=""),
                 )
@@ -440,8 +481,8 @@ def to_figure(spec: ChartSpec) -> go.Figure:
             y=0,
             xanchor="left",
             yanchor="bottom",
-            yshift=-(bottom - 6),
-            xshift=-60,
+            yshift=-(bottom - 8),
+            xshift=-(left - EDGE),
             showarrow=False,
             align="left",
             font=dict(size=FOOTNOTE_SIZE, color=MUTED),
@@ -460,11 +501,49 @@ def to_figure(spec: ChartSpec) -> go.Figure:
     return figure
 
 
+def _month_labels(spec: ChartSpec, data: pd.DataFrame) -> pd.DataFrame:
+    """Months on a category axis read as 2026-03, not as timestamps."""
+    if spec.kind in ("line", "scatter") or spec.x not in data:
+        return data
+    if pd.api.types.is_datetime64_any_dtype(data[spec.x]) or (
+        len(data) and isinstance(data[spec.x].iloc[0], date)
+    ):
+        data = data.copy()
+        data[spec.x] = pd.to_datetime(data[spec.x]).dt.strftime("%Y-%m")
+    return data
+
+
+def _tick(x, n) -> str:
+    label = f"{pd.Timestamp(x):%Y-%m}" if isinstance(x, date | pd.Timestamp) else str(x)
+    flag = " ⚠" if n is not None and not pd.isna(n) and n < SMALL_SAMPLE else ""
+    return f"{label}<br>n={int(n):,}{flag}" if n is not None and not pd.isna(n) else label
+
+
+def _is_dates(data: pd.DataFrame, column: str) -> bool:
+    if column not in data or data.empty:
+        return False
+    return pd.api.types.is_datetime64_any_dtype(data[column]) or isinstance(
+        data[column].iloc[0], date
+    )
+
+
 def _long_ticks(data: pd.DataFrame, column: str) -> bool:
+    """Would the category labels crowd a half-width chart if written level?"""
     if data.empty or column not in data:
         return False
-    labels = data[column].astype(str)
-    return len(labels.unique()) > 8 and labels.str.len().max() > 4
+    labels = data[column].astype(str).unique()
+    return len(labels) * max(_width(label) for label in labels) > 900
+
+
+def _width(text: str) -> float:
+    """Rough pixel width of a label at the body size (CJK glyphs are about twice as wide)."""
+    return sum(BODY_SIZE if _is_cjk(ch) else BODY_SIZE * 0.6 for ch in text)
+
+
+def _text_width(data: pd.DataFrame, column: str) -> float:
+    if data.empty or column not in data:
+        return 0.0
+    return max(_width(str(label)) for label in data[column].unique())
 
 
 def _percent_range(spec: ChartSpec, data: pd.DataFrame) -> list[float] | None:

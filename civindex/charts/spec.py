@@ -32,6 +32,7 @@ class ChartSpec:
     labels (axis titles, legend title, hover). `drill` names the column whose value identifies a
     unit or district to open on click (`unit_code` or `district_code`), carried in `drill_key`.
     `n` names the sample-size column of a rate: shown with the value, and marks under 30 flagged.
+    `value_range` fixes the value axis (e.g. 0–100 so two rankings compare at a glance).
     """
 
     key: str
@@ -55,6 +56,7 @@ class ChartSpec:
     error_low: str | None = None
     error_high: str | None = None
     n: str | None = None
+    value_range: tuple[float, float] | None = None
     sort: Literal["none", "ascending", "descending"] = "none"
     height: int = 420
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+import pandas as pd
 import streamlit as st
 
 from civindex import reference
@@ -19,6 +20,11 @@ PROFILE_PAGES = {
     "district": ("pages/district_profile.py", "focus_district"),
 }
 MAX_NAMES = 3
+NAMED_CODES = {
+    "unit_code": ("units", "unit_label"),
+    "district_code": ("districts", "district_label"),
+    "category_code": ("categories", "category_label"),
+}
 
 
 def system_name(system: str) -> str:
@@ -36,10 +42,26 @@ def _names(codes: Sequence[str], names: dict[str, str]) -> str:
     return text
 
 
-def subtitle(context: PageContext | None = None) -> str:
-    """The active filters in words: period, districts (or all), and any system/unit/category."""
+def with_names(frame: pd.DataFrame, context: PageContext | None = None) -> pd.DataFrame:
+    """The frame plus a display-name column (`unit_label`, `district_label`, `category_label`,
+    `system_label`) for each code column it holds, in the page's language."""
+    context = context or current()
+    frame = frame.copy()
+    for column, (kind, label) in NAMED_CODES.items():
+        if column in frame:
+            names = reference.names(kind, language(), context.store.root)
+            frame[label] = frame[column].map(lambda code, names=names: names.get(code, code))
+    if "unit_system" in frame:
+        frame["system_label"] = frame["unit_system"].map(system_name)
+    return frame
+
+
+def subtitle(context: PageContext | None = None, ignore: Sequence[str] = ()) -> str:
+    """The active filters in words: period, districts (or all), and any system/unit/category.
+    `ignore` names filters that do not apply to the chart (satisfaction has no category)."""
     context = context or current()
     filters, root, lang = context.filters, context.store.root, language()
+    filters = filters.with_(**{name: () for name in ignore})
     parts = [t("chart.period", start=f"{filters.start:%Y-%m}", end=f"{filters.end:%Y-%m}")]
     if filters.districts:
         names = reference.names("districts", lang, root)
@@ -59,18 +81,17 @@ def subtitle(context: PageContext | None = None) -> str:
 
 
 def footnote(context: PageContext | None = None) -> str:
-    """Source, snapshot versions and as-of date; a second line when demo rows are shown."""
+    """Two short lines (they fit a half-width chart): source, with the 模拟数据 note when demo
+    rows are shown; snapshot versions and as-of date."""
     context = context or current()
     if context.filters.as_of:
         as_of = t("chart.as_of", as_of=f"{context.filters.as_of:%Y-%m-%d %H:%M}")
     else:
         as_of = t("chart.latest", today=f"{date.today():%Y-%m-%d}")
-    line = t("chart.separator").join(
-        [t("app.source"), t("chart.snapshot", versions=context.versions_label), as_of]
-    )
-    if context.demo_rows:
-        line += "\n" + t("chart.demo")
-    return line
+    source = [t("app.source")] + ([t("chart.demo")] if context.demo_rows else [])
+    separator = t("chart.separator")
+    snapshot = [t("chart.snapshot", versions=context.versions_label), as_of]
+    return separator.join(source) + "\n" + separator.join(snapshot)
 
 
 def _drill_target(spec: ChartSpec) -> tuple[str, str] | None:
