@@ -67,7 +67,11 @@ def filter_bar(context: PageContext) -> None:
         "categories": reference.names("categories", lang, context.store.root),
     }
     months = _months(context)
-    st.session_state[PERIOD_KEY] = (f"{filters.start:%Y-%m}", f"{filters.end:%Y-%m}")
+    period = (f"{filters.start:%Y-%m}", f"{filters.end:%Y-%m}")
+    if st.session_state.get(PERIOD_KEY) != period:
+        # Dropping the state lets the slider start again from `value`; assigning it would make
+        # Streamlit warn that the widget has both a default and a Session State value.
+        st.session_state.pop(PERIOD_KEY, None)
     for attribute, key in LIST_WIDGETS.items():
         st.session_state[key] = list(getattr(filters, attribute))
     with st.sidebar:
@@ -76,6 +80,9 @@ def filter_bar(context: PageContext) -> None:
             st.select_slider(
                 t("filter.period"),
                 options=months,
+                # A range value makes it a range slider; without one Streamlit reads the two
+                # months the browser sends back as a single value and falls back to the first.
+                value=period,
                 key=PERIOD_KEY,
                 on_change=_on_filter_change,
                 args=(context,),
