@@ -139,7 +139,11 @@ def build_context() -> PageContext:
 def current() -> PageContext:
     """The context dashboard.py built for this run; pages call this."""
     context = st.session_state.get(CONTEXT_KEY)
-    return context if context is not None else build_context()
+    if context is None:
+        return build_context()
+    # AppTest's switch_page runs a page without dashboard.py: keep the context's language.
+    set_language(context.filters.lang)
+    return context
 
 
 def set_filters(filters: Filters) -> None:
