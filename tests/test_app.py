@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from conftest import DEMO_END
+from kpis import expected_kpis, parse_number, text
 from streamlit.testing.v1 import AppTest
 
-from civindex.db import Database
-from civindex.i18n import catalogue
 from civindex.kpi import shift_month
-from civindex.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "pages").glob("*.py"))
-MESSAGES = catalogue()
-NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
-
-
-def text(key: str, lang: str = "zh", **values) -> str:
-    message = MESSAGES[key][lang]
-    return message.format(**values) if values else message
 
 
 def app(**query) -> AppTest:
@@ -37,47 +26,6 @@ def app(**query) -> AppTest:
 def assert_ran_cleanly(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
-
-
-def parse_number(shown: str) -> tuple[float, float]:
-    """The number a metric shows and half a unit of its last shown digit."""
-    match = NUMBER.search(shown)
-    assert match, f"no number in {shown!r}"
-    digits = match.group(0).replace(",", "")
-    decimals = len(digits.split(".")[1]) if "." in digits else 0
-    value = float(digits)
-    if shown.strip().endswith("%"):
-        return value / 100, 0.5 * 10 ** -(decimals + 2) + 1e-9
-    return value, 0.5 * 10**-decimals + 1e-9
-
-
-def expected_kpis(data_dir: Path, month: date) -> dict[str, float]:
-    """What the KPI cards must show for `month`, straight from the named queries."""
-    database = Database(Store(data_dir))
-    params = {
-        "start": date(2012, 1, 1),
-        "end": month,
-        "districts": [],
-        "systems": [],
-        "units": [],
-        "categories": [],
-    }
-
-    def at_month(name: str, column: str) -> float:
-        frame = database.run(name, **params)
-        return float(frame.loc[frame["period_month"] == pd.Timestamp(month), column].iloc[0])
-
-    claims = database.run("claim_rate_by_year", **params).set_index("year")
-    rounds = database.run("index_by_round", **params)
-    return {
-        "claim_rate": float(claims.loc[month.year, "claim_rate"]),
-        "participating_units": at_month("participation_monthly", "participating_units"),
-        "activities": at_month("participation_monthly", "activities"),
-        "participants": at_month("participation_monthly", "participants"),
-        "volunteer_hours": at_month("participation_monthly", "volunteer_hours"),
-        "satisfaction_rate": at_month("satisfaction_monthly", "satisfaction_rate"),
-        "civilization_index": float(rounds["civilization_index"].iloc[-1]),
-    }
 
 
 def test_overview_shows_the_demo_banner_and_the_kpis_of_the_last_month(demo_env):
@@ -142,6 +90,8 @@ def test_every_page_file_is_listed_in_the_navigation():
     assert not unlisted, f"pages not listed in dashboard.py: {unlisted}"
 
 
+# AppTest runs dashboard.py once; after switch_page it runs only the page script, which reads
+# the context (filters, snapshot) that first run stored in session state.
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_runs_on_the_demo_data(demo_env, page):
     at = app()
