@@ -22,6 +22,7 @@ pages = {
         st.Page(
             "pages/overview.py", title=t("page.overview"), icon=":material/dashboard:", default=True
         ),
+        st.Page("pages/index_results.py", title=t("page.index"), icon=":material/leaderboard:"),
     ],
 }
 page = st.navigation(pages, position="hidden" if context.filters.present else "sidebar")

@@ -155,7 +155,10 @@ def query_params(name: str) -> dict[str, object]:
 def test_every_query_runs_on_the_fixture_snapshot(database, name):
     result = database.run(name, **query_params(name))
     assert len(result.columns) > 0
-    assert len(result) > 0, f"{name} returned no rows on a snapshot holding every dataset"
+    assert len(result) > 0, (
+        f"{name} returned no rows on the fixture snapshot; add rows to the fixture above so "
+        "its result can be checked"
+    )
 
 
 @pytest.mark.parametrize("name", query_names())
