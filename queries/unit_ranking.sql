@@ -1,4 +1,4 @@
--- unit_ranking: one row per unit with its activities in the period and the equally long period before, rank by activities and rank change, and its pooled 满意率 with n and rank among units with n ≥ 30; $start, $end, $districts, $systems, $categories
+-- unit_ranking: one row per unit with its participation in the period, activities in the equally long period before, rank by activities and rank change, and its pooled 满意率 with n, Wilson bounds and rank among units with n ≥ 30; $start, $end, $districts, $systems, $categories
 with listed_units as (
     select unit_code
     from units
@@ -22,7 +22,19 @@ activity_by_unit as (
         ), 0) as activities,
         coalesce(sum(participation.activities) filter (
             where participation.period_month <= periods.previous_end
-        ), 0) as previous_activities
+        ), 0) as previous_activities,
+        sum(participation.participants) filter (
+            where participation.period_month >= periods.current_start
+        ) as participants,
+        sum(participation.volunteer_hours) filter (
+            where participation.period_month >= periods.current_start
+        ) as volunteer_hours,
+        sum(participation.tasks_claimed) filter (
+            where participation.period_month >= periods.current_start
+        ) as tasks_claimed,
+        sum(participation.tasks_completed) filter (
+            where participation.period_month >= periods.current_start
+        ) as tasks_completed
     from participation
     cross join periods
     where participation.period_month between periods.previous_start and periods.current_end
@@ -48,8 +60,17 @@ combined as (
         listed_units.unit_code,
         coalesce(activity_by_unit.activities, 0) as activities,
         coalesce(activity_by_unit.previous_activities, 0) as previous_activities,
-        satisfaction_by_unit.responses,
-        satisfaction_by_unit.satisfied / satisfaction_by_unit.responses as satisfaction_rate
+        coalesce(activity_by_unit.participants, 0) as participants,
+        coalesce(activity_by_unit.volunteer_hours, 0) as volunteer_hours,
+        coalesce(activity_by_unit.tasks_claimed, 0) as tasks_claimed,
+        coalesce(activity_by_unit.tasks_completed, 0) as tasks_completed,
+        safe_ratio(activity_by_unit.tasks_completed, activity_by_unit.tasks_claimed)
+            as completion_rate,
+        coalesce(satisfaction_by_unit.responses, 0) as responses,
+        safe_ratio(satisfaction_by_unit.satisfied, satisfaction_by_unit.responses)
+            as satisfaction_rate,
+        wilson_low(satisfaction_by_unit.satisfied, satisfaction_by_unit.responses) as rate_low,
+        wilson_high(satisfaction_by_unit.satisfied, satisfaction_by_unit.responses) as rate_high
     from listed_units
     left join activity_by_unit using (unit_code)
     left join satisfaction_by_unit using (unit_code)

@@ -1,0 +1,153 @@
+"""测评指数 Index results: district ranking per round with rank change, the indicator that drove
+each change, the district × indicator heat map, and the trend per district, by round type."""
+
+import pandas as pd
+import streamlit as st
+
+from civindex import reference
+from civindex.i18n import language, t
+from civindex.ranking import drivers, rank_change_label
+from civindex.schema import ROUND_TYPES
+from civindex.ui.charts import subtitle, with_names
+from civindex.ui.context import current
+from civindex.ui.views import chart, pick, profile_table, round_labels
+from civindex.ui.widgets import empty_state
+
+context = current()
+st.title(t("index.heading"))
+st.caption(t("index.intro"))
+
+every_round = context.run("index_district_ranking", districts=[], round_type="")
+if every_round.empty:
+    empty_state()
+    st.stop()
+
+indicator_names = reference.names("indicators", language(), context.store.root)
+labels = round_labels(every_round.drop_duplicates("round_name"))
+types = [r for r in ROUND_TYPES if r in set(every_round["round_type"])]
+left, right = st.columns([1, 2])
+type_names = {r: t(f"chart.round_type.{r}") for r in types} | {"": t("index.every_type")}
+with left:
+    round_type = pick(
+        t("index.round_type"), type_names, "index_round_type", every_round.iloc[-1]["round_type"]
+    )
+ranking = with_names(context.run("index_district_ranking", round_type=round_type), context)
+newest = ranking.drop_duplicates("round_name").sort_values("round_date", ascending=False)
+if ranking.empty:
+    st.info(t("chart.no_data"))
+    st.stop()
+with right:
+    chosen = pick(t("index.round"), {r: labels[r] for r in newest["round_name"]}, "index_round")
+this_round = ranking[ranking["round_name"] == chosen].sort_values(["rank", "district_code"])
+breakdown = with_names(context.run("index_indicator_breakdown", round_name=chosen), context)
+breakdown["indicator_label"] = breakdown["indicator_code"].map(indicator_names)
+driven = drivers(breakdown).set_index("district_code")
+this_round = this_round.assign(
+    rank_move=this_round["rank_change"].map(rank_change_label),
+    driver=[
+        f"{indicator_names[driven.at[code, 'driver_code']]} {driven.at[code, 'driver_points']:+.2f}"
+        if code in driven.index
+        else "—"
+        for code in this_round["district_code"]
+    ],
+)
+sub = subtitle(context, ignore=("systems", "units", "categories"))
+labels_of = {"indicator_label": t("index.indicator"), "score_rate": t("index.score_rate")}
+labels_of["index_contribution"] = t("index.contribution")
+
+
+def index_chart(key: str, kind: str, data: pd.DataFrame, x: str, y: str, title: str, **options):
+    chart(context, key, kind, data, x, y, title, subtitle=sub, labels=labels_of, **options)
+
+
+st.subheader(t("index.ranking", round=labels[chosen]))
+previous = this_round["previous_round"].dropna()
+if not previous.empty:
+    st.caption(t("index.compared_with", round=labels[previous.iloc[0]]))
+index_chart(
+    "index_ranking",
+    "bar",
+    this_round,
+    "district_label",
+    "civilization_index",
+    t("index.ranking.title", round=labels[chosen]),
+    y_unit=t("unit.points"),
+    number_format="float2",
+    data_labels=True,
+    drill="district_code",
+    height=200 + 34 * len(this_round),
+)
+profile_table(
+    context,
+    this_round,
+    "district_code",
+    {
+        "rank": t("index.rank"),
+        "district_label": t("label.district"),
+        "civilization_index": st.column_config.NumberColumn(
+            t("label.civilization_index"), format="%.2f"
+        ),
+        "index_change": st.column_config.NumberColumn(t("index.index_change"), format="%+.2f"),
+        "rank_move": t("index.rank_change"),
+        "driver": t("index.driver"),
+    },
+    key="index_ranking_table",
+)
+
+st.subheader(t("index.breakdown"))
+names = dict(zip(this_round["district_code"], this_round["district_label"], strict=True))
+wanted = [d for d in context.filters.districts if d in names] or list(names)
+focus = pick(t("label.district"), names, "index_focus", wanted[0])
+row = this_round.set_index("district_code").loc[focus]
+if focus in driven.index:
+    st.markdown(
+        t(
+            "index.driver_sentence",
+            district=row["district_label"],
+            index=f"{row['civilization_index']:.2f}",
+            change=f"{row['index_change']:+.2f}",
+            rank=int(row["rank"]),
+            move=rank_change_label(row["rank_change"]),
+            indicator=indicator_names[driven.at[focus, "driver_code"]],
+            points=f"{driven.at[focus, 'driver_points']:+.2f}",
+        )
+    )
+index_chart(
+    "index_contribution",
+    "column",
+    breakdown[breakdown["district_code"] == focus],
+    "indicator_label",
+    "index_contribution",
+    t("index.contribution.title", district=row["district_label"], round=labels[chosen]),
+    y_unit=t("unit.points"),
+    number_format="float2",
+    data_labels=True,
+)
+index_chart(
+    "index_heatmap",
+    "heatmap",
+    breakdown,
+    "indicator_label",
+    "district_label",
+    t("index.heatmap.title", round=labels[chosen]),
+    value="score_rate",
+    number_format="percent1",
+    data_labels=True,
+    height=160 + 34 * breakdown["district_code"].nunique(),
+)
+
+st.subheader(t("index.trend"))
+type_name = t(f"chart.round_type.{round_type}") if round_type else t("index.every_type")
+index_chart(
+    "index_trend",
+    "line",
+    ranking.assign(round_date=pd.to_datetime(ranking["round_date"])),
+    "round_date",
+    "civilization_index",
+    t("index.trend.title", round_type=type_name),
+    series="district_label",
+    y_unit=t("unit.points"),
+    number_format="float1",
+    drill="district_code",
+)
+st.caption(t("index.trend.caption"))
