@@ -25,6 +25,11 @@ pages = {
         st.Page("pages/index_results.py", title=t("page.index"), icon=":material/leaderboard:"),
     ],
 }
+if actor.can("analyst"):
+    pages[t("nav.group.data")] = [
+        st.Page("pages/upload.py", title=t("upload.page"), icon=":material/upload_file:"),
+        st.Page("pages/snapshots.py", title=t("snapshots.page"), icon=":material/history:"),
+    ]
 page = st.navigation(pages, position="hidden" if context.filters.present else "sidebar")
 present.apply(context.filters.present)
 if not context.filters.present:

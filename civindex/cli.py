@@ -12,6 +12,7 @@ import pandas as pd
 
 from civindex import cli_deck, demo, warnings
 from civindex.db import Database, QueryError, load_query, query_names
+from civindex.ingest import command as ingest_command
 from civindex.schema import DATASETS
 from civindex.store import Store, StoreError
 
@@ -187,6 +188,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_restore)
 
     cli_deck.add_parser(commands)
+
+    p = commands.add_parser("ingest", help="validate, preview and publish a CSV/XLSX file")
+    ingest_command.add_arguments(p)
+    p.set_defaults(handler=ingest_command.run)
     return parser
 
 

@@ -86,6 +86,8 @@ RATING_LEVELS = {
     1: ("非常不满意", "Very dissatisfied"),
 }
 CHANNELS = ("评价器", "问卷", "暗访", "线上", "12345热线")
+# In a per-window level-count report, a stated rate to cross-check against the level counts.
+STATED_RATE_HEADERS = ("满意率", "综合满意率", "满意度")
 ROUND_TYPES = ("年度测评", "模拟测评", "第三方暗访")
 METHODS = ("实地考察", "问卷调查", "材料审核", "网络调查")
 
@@ -166,7 +168,7 @@ SATISFACTION = Dataset(
             "date",
             "调查日期",
             "Survey date",
-            ("评价日期", "评价时间", "日期", "月份"),
+            ("评价日期", "评价时间", "日期", "月份", "调查时间"),
         ),
         Column(
             "unit_code",
@@ -198,7 +200,15 @@ SATISFACTION = Dataset(
         _rating("rating_timeliness", "办事时效", "Timeliness", ("服务效率", "时效")),
         _rating("rating_convenience", "便利程度", "Convenience", ("办事便捷度", "便利")),
         _rating("rating_quality", "服务质量", "Quality", ("服务水平", "质量")),
-        Column("response_count", "int", "评价数", "Responses", ("样本数", "人数"), True, minimum=1),
+        Column(
+            "response_count",
+            "int",
+            "评价数",
+            "Responses",
+            ("样本数", "人数", "评价人数", "样本量"),
+            True,
+            minimum=1,
+        ),
     ),
     key=("response_id",),
     date_column="surveyed_on",

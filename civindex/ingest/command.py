@@ -1,0 +1,92 @@
+"""`python -m civindex ingest FILE --dataset D`: the upload pipeline from the command line.
+
+Exit 0 and print the upload_id and row count when published (or, with --dry-run, when the file
+is valid); exit 1 and print the report when not. Nothing is written unless the publish succeeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from civindex.i18n import t
+from civindex.ingest.pipeline import prepare
+from civindex.ingest.preview import format_changes, preview
+from civindex.ingest.publish import IngestError, publish, record_rejection
+from civindex.schema import DATASETS
+from civindex.store import Store
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, help="a .csv, .xlsx or .xls file")
+    parser.add_argument("--dataset", choices=list(DATASETS), required=True)
+    parser.add_argument("--sheet", help="worksheet of an Excel file (default: the first)")
+    parser.add_argument(
+        "--replace-overlap",
+        action="store_true",
+        help="replace rows whose keys are already published instead of refusing the file",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="validate and preview only; write nothing"
+    )
+    # The top-level --user also works; this lets it follow the subcommand as documented.
+    parser.add_argument("--user", default=argparse.SUPPRESS, help="name recorded in the log")
+
+
+def _progress():
+    if not sys.stderr.isatty():
+        return None
+
+    def show(fraction: float, message: str) -> None:
+        print(f"\r{message} {fraction:4.0%}", end="", file=sys.stderr, flush=True)
+        if fraction >= 1:
+            print(file=sys.stderr)
+
+    return show
+
+
+def run(args, store: Store) -> int:
+    try:
+        content = args.file.read_bytes()
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    prepared = prepare(
+        content,
+        args.file.name,
+        args.dataset,
+        sheet=args.sheet,
+        store=store,
+        progress=_progress(),
+    )
+    if prepared.report.problems:
+        print(prepared.report.text())
+    if not prepared.ok:
+        print(t("ingest.refused.invalid", errors=prepared.report.errors))
+        if not args.dry_run:
+            record_rejection(store.root, prepared, args.user)
+        return 1
+    if args.dry_run:
+        result = preview(store, args.dataset, prepared.table, replace_overlap=args.replace_overlap)
+        print(result.by_month_unit.to_string(index=False))
+        print(format_changes(result.changes).to_string(index=False))
+        if result.overlap_rows:
+            print(
+                t(
+                    "ingest.refused.overlap",
+                    rows=f"{result.overlap_rows:,}",
+                    batches="、".join(result.overlap_batches),
+                )
+            )
+        print(f"dry run: {prepared.row_count} rows valid; nothing written")
+        return 0
+    try:
+        commit = publish(prepared, store, user=args.user, replace_overlap=args.replace_overlap)
+    except IngestError as error:
+        print(str(error))
+        return 1
+    print(f"upload_id {commit.upload_id}")
+    print(f"rows {commit.rows}")
+    print(f"{commit.dataset} version {commit.version} ({commit.action})")
+    return 0

@@ -1,0 +1,198 @@
+"""Publish a prepared file as one Delta version, archive the raw file, and audit the outcome.
+
+The raw file is kept content-addressed under `<data dir>/uploads/<sha[:2]>/<sha>/<name>` so
+any batch can be traced back to exactly what the analyst sent. Refusals (validation errors,
+an identical file already live, an overlap without replace) write no data, only an audit line.
+Rollback and restore go through here too, so the audit log has every change.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from pathlib import Path, PurePath
+
+from civindex import audit
+from civindex.auth import Actor
+from civindex.i18n import t
+from civindex.ingest.pipeline import Prepared, identical_message
+from civindex.store import Commit, OverlapError, Store, StoreError
+
+UPLOADS = "uploads"
+UNSAFE = re.compile(r"[^\w.\-()（）\[\] ]+")
+
+
+class IngestError(StoreError):
+    """A publish that was refused; the message is meant for the analyst."""
+
+
+def _name(user: str | Actor) -> str:
+    return user.name if isinstance(user, Actor) else str(user)
+
+
+def safe_name(name: str) -> str:
+    """A file name without folders or characters a file system or a shell would trip on."""
+    base = PurePath(str(name).replace("\\", "/")).name
+    base = unicodedata.normalize("NFC", base)
+    base = UNSAFE.sub("_", base).strip(" .") or "upload"
+    stem, dot, suffix = base.rpartition(".")
+    if dot and len(suffix) <= 8:
+        return f"{stem[:120]}.{suffix}"
+    return base[:128]
+
+
+def archive_dir(root: Path, sha256: str) -> Path:
+    return Path(root) / UPLOADS / sha256[:2] / sha256
+
+
+def archive(root: Path, sha256: str, source_name: str, content: bytes) -> tuple[Path, bool]:
+    """Store the raw file; returns its path and whether this call created it."""
+    folder = archive_dir(root, sha256)
+    target = folder / safe_name(source_name)
+    if target.exists():
+        return target, False
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{target.name}.{os.getpid()}.tmp"
+    temporary.write_bytes(content)
+    os.replace(temporary, target)
+    return target, True
+
+
+def archived_file(root: Path, sha256: str, source_name: str | None = None) -> Path | None:
+    """The archived raw file of a batch, preferring the name it was uploaded under."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256 or ""):
+        return None
+    folder = archive_dir(root, sha256)
+    if source_name and (folder / safe_name(source_name)).is_file():
+        return folder / safe_name(source_name)
+    files = sorted(p for p in folder.glob("*") if p.is_file() and not p.name.startswith("."))
+    return files[0] if files else None
+
+
+def _audit_upload(root: Path, prepared: Prepared, user, outcome: str, message: str, **extra):
+    audit.record(
+        root,
+        "upload",
+        _name(user),
+        dataset=prepared.dataset,
+        file=prepared.source_name,
+        sha256=prepared.sha256,
+        rows=prepared.row_count,
+        outcome=outcome,
+        message=message,
+        **extra,
+    )
+
+
+def record_rejection(root: Path, prepared: Prepared, user: str | Actor) -> None:
+    """Audit a file that failed validation (nothing is written to the data)."""
+    first = next((p.problem for p in prepared.report.problems if p.severity == "error"), "")
+    message = t("ingest.audit.rejected", errors=prepared.report.errors, first=first)
+    _audit_upload(root, prepared, user, "rejected", message)
+
+
+def publish(
+    prepared: Prepared,
+    store: Store,
+    *,
+    user: str | Actor,
+    replace_overlap: bool = False,
+) -> Commit:
+    """Write the prepared rows as one new version; raises IngestError (audited) when refused."""
+    root = store.root
+    try:
+        if not prepared.ok:
+            raise IngestError(t("ingest.refused.invalid", errors=prepared.report.errors))
+        earlier = store.find_sha256(prepared.dataset, prepared.sha256)
+        if earlier:
+            raise IngestError(identical_message(earlier))
+        _path, created = archive(root, prepared.sha256, prepared.source_name, prepared.content)
+        try:
+            commit = store.publish(
+                prepared.dataset,
+                prepared.table,
+                user=user,
+                source_name=prepared.source_name,
+                sha256=prepared.sha256,
+                replace_overlap=replace_overlap,
+            )
+        except BaseException:
+            if created:
+                _path.unlink(missing_ok=True)
+            raise
+    except OverlapError as error:
+        message = t(
+            "ingest.refused.overlap", rows=f"{error.rows:,}", batches="、".join(error.batches)
+        )
+        _audit_upload(root, prepared, user, "rejected", message)
+        raise IngestError(message) from None
+    except (StoreError, PermissionError) as error:
+        _audit_upload(root, prepared, user, "rejected", str(error))
+        if isinstance(error, IngestError):
+            raise
+        raise IngestError(str(error)) from error
+    _audit_upload(
+        root,
+        prepared,
+        user,
+        "accepted",
+        t("ingest.audit.accepted", version=commit.version, action=commit.action),
+        upload_id=commit.upload_id,
+        version=commit.version,
+    )
+    return commit
+
+
+def rollback(store: Store, upload_id: str, *, user: str | Actor) -> list[Commit]:
+    try:
+        commits = store.rollback(upload_id, user=user)
+    except (StoreError, PermissionError) as error:
+        audit.record(
+            store.root,
+            "rollback",
+            _name(user),
+            upload_id=upload_id,
+            outcome="failed",
+            message=str(error),
+        )
+        raise
+    for commit in commits:
+        audit.record(
+            store.root,
+            "rollback",
+            _name(user),
+            dataset=commit.dataset,
+            upload_id=upload_id,
+            rows=commit.rows,
+            version=commit.version,
+            outcome="done",
+        )
+    return commits
+
+
+def restore(store: Store, name: str, version: int, *, user: str | Actor) -> Commit:
+    try:
+        commit = store.restore(name, version, user=user)
+    except (StoreError, PermissionError) as error:
+        audit.record(
+            store.root,
+            "restore",
+            _name(user),
+            dataset=name,
+            outcome="failed",
+            message=str(error),
+            target=version,
+        )
+        raise
+    audit.record(
+        store.root,
+        "restore",
+        _name(user),
+        dataset=name,
+        rows=commit.rows,
+        version=commit.version,
+        target=version,
+        outcome="done",
+    )
+    return commit

@@ -1,0 +1,391 @@
+"""Read an uploaded office file into string columns with their Excel row numbers.
+
+CSV text is decoded BOM → strict UTF-8 → strict GB18030 (what Chinese Excel and WPS write
+without a BOM); anything else is refused rather than guessed as latin-1. The decoded text is
+transcoded to UTF-8 in chunks and parsed by pyarrow's multi-threaded CSV reader, every column
+as a string, so a million rows never become Python objects. `.xlsx` and `.xls` are read with
+python-calamine. In both, the header row is found below any title rows, and a row number is
+the one Excel shows for that row (the header itself is row 1 when nothing is above it).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import PurePath
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from civindex.i18n import t
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+TEXT_SUFFIXES = {".csv", ".txt", ".tsv", ""}
+EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls"}
+DELIMITERS = (",", "\t", ";", "|")
+HEADER_SCAN_ROWS = 20
+HEAD_BYTES = 256 * 1024
+CHUNK_BYTES = 8 * 1024 * 1024
+EXCEL_CHUNK_ROWS = 65_536
+LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+
+Progress = Callable[[float, str], None]
+
+
+class ReadError(Exception):
+    """A file that cannot be read as a table; the message says what to do."""
+
+    def __init__(self, code: str, **values):
+        self.code = code
+        self.values = values
+        self.suggestion = t(f"ingest.read.{code}.fix", **values)
+        super().__init__(t(f"ingest.read.{code}", **values))
+
+
+@dataclass
+class RawTable:
+    headers: list[str]
+    columns: list[pa.Array]  # one string array per header, "" for an empty cell
+    row_numbers: np.ndarray  # the Excel row of each record
+    header_row: int
+    kind: str
+    letters: list[str] = field(default_factory=list)
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheets: list[str] = field(default_factory=list)
+    sheet: str | None = None
+    bad_rows: list[tuple[int, int, int]] = field(default_factory=list)  # row, fields, expected
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.row_numbers)
+
+
+def _noop(_fraction: float, _message: str) -> None:
+    pass
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def file_kind(content: bytes, name: str) -> str:
+    """csv, xlsx or xls, from the content first; the name only decides what a mismatch means."""
+    suffix = PurePath(name or "").suffix.lower()
+    if not content:
+        raise ReadError("empty")
+    if content.startswith(ZIP_MAGIC):
+        return "xlsx"
+    if content.startswith(OLE_MAGIC):
+        return "xls"
+    if suffix in EXCEL_SUFFIXES:
+        raise ReadError("fake_excel", suffix=suffix)
+    if suffix not in TEXT_SUFFIXES:
+        raise ReadError("unsupported", suffix=suffix)
+    return "csv"
+
+
+def sheet_names(content: bytes, name: str) -> list[str]:
+    """Worksheets of an Excel file, visible ones first; [] for CSV or an unreadable file."""
+    try:
+        if file_kind(content, name) == "csv":
+            return []
+        return _worksheets(_workbook(content, file_kind(content, name)))
+    except ReadError:
+        return []
+
+
+def read(
+    content: bytes,
+    name: str,
+    *,
+    header_score: Callable[[list[str]], int],
+    sheet: str | None = None,
+    progress: Progress | None = None,
+) -> RawTable:
+    """The table in `content`; `header_score(cells)` rates a candidate header row."""
+    progress = progress or _noop
+    kind = file_kind(content, name)
+    if kind == "csv":
+        return _read_csv(content, header_score, progress)
+    return _read_excel(content, kind, sheet, header_score, progress)
+
+
+def _best_header(rows: list[list[str]], header_score) -> int:
+    scores = [header_score(row) for row in rows]
+    if scores and max(scores) > 0:
+        return scores.index(max(scores))
+    for index, row in enumerate(rows):
+        if any(str(cell).strip() for cell in row):
+            return index
+    raise ReadError("no_header")
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def _transcode(content: bytes, encoding: str, start: int, progress: Progress) -> bytearray:
+    """`content[start:]` decoded strictly as `encoding` and re-encoded as UTF-8, in chunks."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    out = bytearray()
+    total = max(len(content) - start, 1)
+    for offset in range(start, len(content), CHUNK_BYTES):
+        chunk = content[offset : offset + CHUNK_BYTES]
+        final = offset + CHUNK_BYTES >= len(content)
+        try:
+            out += decoder.decode(chunk, final).encode("utf-8")
+        except UnicodeDecodeError as error:
+            line = content.count(b"\n", 0, offset + max(error.start, 0)) + 1
+            raise ReadError("encoding", line=line) from None
+        progress(0.3 * (offset - start + len(chunk)) / total, t("ingest.progress.decode"))
+    return out
+
+
+def _is_utf8(content: bytes) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    try:
+        for offset in range(0, len(content), CHUNK_BYTES):
+            decoder.decode(content[offset : offset + CHUNK_BYTES], False)
+        decoder.decode(b"", True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def decode(content: bytes, progress: Progress = _noop) -> tuple[pa.Buffer, str]:
+    """UTF-8 bytes of the text, and the encoding it was read as."""
+    if content.startswith(codecs.BOM_UTF8):
+        if not _is_utf8(memoryview(content)[3:]):
+            raise ReadError("encoding", line=1)
+        return pa.py_buffer(content)[3:], "utf-8-sig"
+    for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if content.startswith(bom):
+            return pa.py_buffer(_transcode(content, encoding, 2, progress)), "utf-16"
+    if CONTROL.search(content[:65536]):
+        raise ReadError("binary")
+    if _is_utf8(content):
+        return pa.py_buffer(content), "utf-8"
+    return pa.py_buffer(_transcode(content, "gb18030", 0, progress)), "gb18030"
+
+
+def _sniff_delimiter(lines: list[str]) -> str:
+    """The delimiter that splits the most lines into the same number (> 1) of fields."""
+    sample = [line for line in lines if line.strip()][:50]
+    best, best_score = ",", 0.0
+    for delimiter in DELIMITERS:
+        counts = [len(row) for row in csv.reader(sample, delimiter=delimiter)]
+        if not counts:
+            continue
+        common = max(set(counts), key=counts.count)
+        if common < 2:
+            continue
+        score = counts.count(common) / len(counts) + common / 1000
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _read_csv(content: bytes, header_score, progress: Progress) -> RawTable:
+    buffer, encoding = decode(content, progress)
+    head_bytes = buffer[:HEAD_BYTES].to_pybytes()
+    head = head_bytes.decode("utf-8", errors="ignore")
+    lines = LINE.findall(head)
+    if len(buffer) > HEAD_BYTES and lines and not lines[-1].endswith(("\n", "\r")):
+        lines = lines[:-1]  # cut in the middle
+    if not any(line.strip() for line in lines):
+        raise ReadError("empty")
+    delimiter = _sniff_delimiter(lines)
+
+    consumed = [0]
+
+    def counting(source):
+        for line in source:
+            consumed[0] += 1
+            yield line
+
+    reader = csv.reader(counting(lines), delimiter=delimiter)
+    records, ends = [], []
+    for record in reader:
+        records.append(record)
+        ends.append(consumed[0])
+        if len(records) >= HEADER_SCAN_ROWS:
+            break
+    header_index = _best_header(records, header_score)
+    headers = [cell.strip() for cell in records[header_index]]
+    offset = len("".join(lines[: ends[header_index]]).encode("utf-8"))
+    body = buffer[offset:]
+    header_row = header_index + 1
+    names = [f"c{i}" for i in range(len(headers))]
+    progress(0.32, t("ingest.progress.parse"))
+
+    invalid: list = []
+
+    def parse(use_threads: bool) -> pa.Table:
+        invalid.clear()
+
+        def on_invalid(row):
+            invalid.append((row.number, row.actual_columns, row.expected_columns))
+            return "skip"
+
+        return pacsv.read_csv(
+            pa.BufferReader(body),
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=use_threads),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                newlines_in_values=b'"' in content,
+                ignore_empty_lines=False,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+
+    if len(body) == 0:
+        table = pa.table({n: pa.array([], pa.string()) for n in names})
+    else:
+        table = parse(True)
+        if invalid:  # rare: read again on one thread to learn the line numbers of bad rows
+            table = parse(False)
+    bad_rows = [
+        (header_row + (number or 0), actual, expected) for number, actual, expected in invalid
+    ]
+    total = table.num_rows + len(bad_rows)
+    rows = np.arange(header_row + 1, header_row + 1 + total, dtype=np.int64)
+    if bad_rows:
+        rows = rows[~np.isin(rows, [r for r, _a, _e in bad_rows])][: table.num_rows]
+    progress(0.45, t("ingest.progress.parse"))
+    return RawTable(
+        headers=headers,
+        columns=[table.column(n).combine_chunks() for n in names],
+        row_numbers=rows,
+        header_row=header_row,
+        kind="csv",
+        letters=[column_letter(i) for i in range(len(headers))],
+        encoding=encoding,
+        delimiter=delimiter,
+        bad_rows=bad_rows,
+    )
+
+
+# --- Excel -----------------------------------------------------------------------------------
+
+
+def _workbook(content: bytes, kind: str):
+    from python_calamine import CalamineWorkbook
+
+    try:
+        return CalamineWorkbook.from_filelike(io.BytesIO(content))
+    except Exception as error:  # calamine raises several types for corrupt or encrypted files
+        detail = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise ReadError("bad_xls" if kind == "xls" else "bad_xlsx", detail=detail) from None
+
+
+def _worksheets(workbook) -> list[str]:
+    sheets = [m for m in workbook.sheets_metadata if str(m.typ).endswith("WorkSheet")]
+    visible = [m.name for m in sheets if str(m.visible).endswith("Visible")]
+    return visible + [m.name for m in sheets if m.name not in visible]
+
+
+def cell_text(value) -> str:
+    """A cell as the text the analyst typed: 12 not 12.0, dates in ISO form."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, datetime):
+        if value.time() == time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    return str(value)
+
+
+def _read_excel(
+    content: bytes, kind: str, sheet: str | None, header_score, progress: Progress
+) -> RawTable:
+    workbook = _workbook(content, kind)
+    sheets = _worksheets(workbook)
+    if not sheets:
+        raise ReadError("no_sheets")
+    if sheet is None:
+        sheet = sheets[0]
+    elif sheet not in sheets:
+        raise ReadError("sheet_missing", sheet=sheet, sheets="、".join(sheets))
+    try:
+        worksheet = workbook.get_sheet_by_name(sheet)
+        rows = iter(worksheet.iter_rows())
+        first_column = worksheet.start[1] if worksheet.start else 0
+        total = max(worksheet.height, 1)
+    except Exception as error:
+        raise ReadError("bad_xlsx", detail=str(error)[:200]) from None
+    head, filled = [], 0
+    for row in rows:
+        head.append([cell_text(v) for v in row])
+        filled += any(head[-1])  # leading empty rows do not use up the scan
+        if filled >= HEADER_SCAN_ROWS:
+            break
+    if not head:
+        raise ReadError("empty")
+    header_index = _best_header(head, header_score)
+    width = max(len(r) for r in head)
+    headers = [c.strip() for c in head[header_index]] + [""] * (width - len(head[header_index]))
+
+    chunks: list[list[list[str]]] = [[] for _ in range(width)]
+    columns: list[list[pa.Array]] = [[] for _ in range(width)]
+    count = 0
+
+    def flush():
+        for i in range(width):
+            columns[i].append(pa.array(chunks[i], pa.string()))
+            chunks[i] = []
+
+    def add(row_values):
+        nonlocal count
+        for i in range(width):
+            chunks[i].append(row_values[i] if i < len(row_values) else "")
+        count += 1
+        if count % EXCEL_CHUNK_ROWS == 0:
+            flush()
+            progress(0.45 * count / total, t("ingest.progress.parse"))
+
+    for row in head[header_index + 1 :]:
+        add(row)
+    for row in rows:
+        add([cell_text(v) for v in row])
+    flush()
+    first_row = header_index + 2
+    return RawTable(
+        headers=headers,
+        columns=[pa.concat_arrays(parts) for parts in columns],
+        row_numbers=np.arange(first_row, first_row + count, dtype=np.int64),
+        header_row=header_index + 1,
+        kind=kind,
+        letters=[column_letter(first_column + i) for i in range(width)],
+        sheets=sheets,
+        sheet=sheet,
+    )
