@@ -22,6 +22,8 @@ pages = {
         st.Page(
             "pages/overview.py", title=t("page.overview"), icon=":material/dashboard:", default=True
         ),
+        st.Page("pages/participation.py", title=t("page.participation"), icon=":material/groups:"),
+        st.Page("pages/satisfaction.py", title=t("page.satisfaction"), icon=":material/thumb_up:"),
         st.Page("pages/index_results.py", title=t("page.index"), icon=":material/leaderboard:"),
     ],
 }

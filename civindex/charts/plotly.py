@@ -13,6 +13,7 @@ puts `x` along the bottom, `y` down the left and colours cells by `value`.
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 
 import pandas as pd
@@ -51,6 +52,7 @@ PALETTE = (
 )
 HEATMAP_SCALE = [[0.0, "#f3f7fc"], [0.5, "#7fa8d6"], [1.0, "#173f73"]]
 TEMPLATE_NAME = "civindex"
+MONTH_LABEL = re.compile(r"^\d{4}-\d{2}$")
 TOP_BASE = 76  # title + subtitle band, px
 LEGEND_ROW = 26
 FOOTNOTE_LINE = 17
@@ -62,7 +64,7 @@ TICK_FORMATS: dict[NumberFormat, str] = {
     "float1": ",.1~f",
     "float2": ",.2~f",
     "percent0": ".0%",
-    "percent1": ".1%",
+    "percent1": ".1~%",
 }
 HOVER_FORMATS: dict[NumberFormat, str] = {
     "int": ",.0f",
@@ -218,16 +220,40 @@ def _bar_traces(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> list[g
             error_y=None if horizontal else error,
             cliponaxis=False,
         )
+        texts = [_text(v, n, spec) for v, n in zip(values, n_values, strict=True)]
+        if spec.data_labels and error is not None and spec.series is None:
+            # Labels go past the interval's whisker, where neither can hide the other.
+            traces.append(trace)
+            traces.append(_whisker_labels(spec, part, categories, texts, horizontal))
+            continue
         if spec.data_labels:
             stacked = spec.kind.startswith("stacked")
             trace.update(
-                text=[_text(v, n, spec) for v, n in zip(values, n_values, strict=True)],
+                text=texts,
                 textposition="inside" if stacked else "outside",
                 insidetextanchor="middle",
                 textfont=dict(size=BODY_SIZE - 1),
             )
         traces.append(trace)
     return traces
+
+
+def _whisker_labels(
+    spec: ChartSpec, part: pd.DataFrame, categories: list[str], texts: list[str], horizontal: bool
+) -> go.Scatter:
+    ends = part[spec.error_high].astype(float).fillna(part[spec.y].astype(float)).tolist()
+    return go.Scatter(
+        x=ends if horizontal else categories,
+        y=categories if horizontal else ends,
+        mode="text",
+        text=[f" {text}" for text in texts] if horizontal else texts,
+        textposition="middle right" if horizontal else "top center",
+        textfont=dict(size=BODY_SIZE - 1, color=INK),
+        showlegend=False,
+        hoverinfo="skip",
+        cliponaxis=False,
+        name="labels",
+    )
 
 
 def _line_traces(spec: ChartSpec, data: pd.DataFrame) -> list[go.Scatter]:
@@ -278,7 +304,8 @@ def _target_trace(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> go.S
         number_format = "percent0"
     label = f"{spec.target.label} {format_number(spec.target.value, number_format)}"
     text = [""] * len(categories)
-    text[-1] = label
+    if not horizontal:  # across horizontal bars the label would sit on a bar; the legend has it
+        text[-1] = label
     return go.Scatter(
         name=label,
         x=values if horizontal else categories,
@@ -293,12 +320,13 @@ def _target_trace(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> go.S
     )
 
 
-def _heatmap_trace(spec: ChartSpec) -> go.Heatmap:
-    data = spec.data
+def _heatmap_trace(spec: ChartSpec, data: pd.DataFrame) -> go.Heatmap:
     value = spec.value or spec.y
     grid = data.pivot_table(index=spec.y, columns=spec.x, values=value, aggfunc="sum", sort=False)
     rows = list(dict.fromkeys(data[spec.y].tolist()))
     columns = list(dict.fromkeys(data[spec.x].tolist()))
+    if all(MONTH_LABEL.match(str(column)) for column in columns):
+        columns.sort()
     grid = grid.reindex(index=rows, columns=columns)
     trace = go.Heatmap(
         z=grid.to_numpy(dtype=float),
@@ -352,7 +380,7 @@ def to_figure(spec: ChartSpec) -> go.Figure:
     figure = go.Figure()
     if spec.kind == "heatmap":
         if not data.empty:
-            figure.add_trace(_heatmap_trace(spec))
+            figure.add_trace(_heatmap_trace(spec, data))
     elif spec.kind in ("line", "scatter"):
         figure.add_traces(_line_traces(spec, data))
     else:
@@ -372,6 +400,8 @@ def to_figure(spec: ChartSpec) -> go.Figure:
         spec.kind in ("column", "stacked_column") and _long_ticks(data, spec.x)
     )
     tick_height = 8 + (_text_width(data, spec.x) * 0.72 if rotate else 20)
+    if spec.kind == "line" and spec.n and spec.series is None:
+        tick_height += 18  # the n line under each month
     bottom = int(tick_height + (26 if has_x_title else 0) + len(footnote) * FOOTNOTE_LINE + 14)
     left = 88
     if horizontal or spec.kind == "heatmap":
@@ -380,6 +410,14 @@ def to_figure(spec: ChartSpec) -> go.Figure:
         height = max(spec.height, top + bottom + LEGEND_ROW * len(names))
     else:
         height = spec.height
+    right = 36
+    if show_legend and legend_right:
+        right = 190
+    elif spec.kind == "heatmap":
+        right = 110
+    elif horizontal and spec.data_labels:
+        # labels outside the longest bar spill into the margin rather than off the figure
+        right = int(24 + _label_width(spec, data))
 
     value_axis = dict(
         title=dict(text=_axis_title(spec.label(spec.y), spec.y_unit)),
@@ -390,6 +428,8 @@ def to_figure(spec: ChartSpec) -> go.Figure:
         value_axis["range"] = list(spec.value_range)
     elif _is_percent(spec) and spec.kind in ("bar", "column"):
         value_axis["range"] = _percent_range(spec, data)
+    if "range" not in value_axis and horizontal and spec.data_labels and not data.empty:
+        value_axis["range"] = _signed_range(data[spec.y])
     category_axis = dict(
         title=dict(text=_axis_title(spec.label(spec.x), spec.x_unit)),
         tickangle=-45 if rotate else None,
@@ -397,7 +437,9 @@ def to_figure(spec: ChartSpec) -> go.Figure:
     if spec.kind == "heatmap":
         figure.update_layout(
             xaxis=dict(
-                title=dict(text=_axis_title(spec.label(spec.x), spec.x_unit)), tickangle=-45
+                title=dict(text=_axis_title(spec.label(spec.x), spec.x_unit)),
+                tickangle=-45,
+                type="category",
             ),
             yaxis=dict(
                 title=dict(text=_axis_title(spec.label(spec.y), spec.y_unit)),
@@ -418,6 +460,8 @@ def to_figure(spec: ChartSpec) -> go.Figure:
                 tickmode="array",
                 tickvals=data[spec.x].tolist(),
                 ticktext=[_tick(x, n) for x, n in zip(data[spec.x], data[spec.n], strict=True)],
+                tickangle=0,
+                tickfont=dict(size=BODY_SIZE - 2),
                 hoverformat="%Y-%m",
             )
         elif spec.kind in ("line", "scatter") and _is_dates(data, spec.x):
@@ -432,7 +476,7 @@ def to_figure(spec: ChartSpec) -> go.Figure:
             t=top,
             b=bottom,
             l=left,
-            r=190 if (show_legend and legend_right) else 110 if spec.kind == "heatmap" else 36,
+            r=right,
         ),
         title=dict(
             text=f"<b>{spec.title}</b>",
@@ -540,19 +584,36 @@ def _width(text: str) -> float:
     return sum(BODY_SIZE if _is_cjk(ch) else BODY_SIZE * 0.6 for ch in text)
 
 
+def _label_width(spec: ChartSpec, data: pd.DataFrame) -> float:
+    if data.empty:
+        return 0.0
+    n_values = data[spec.n] if spec.n and spec.n in data else [None] * len(data)
+    texts = [_text(v, n, spec) for v, n in zip(data[spec.y], n_values, strict=True)]
+    return max(_width(text) for text in texts) * (BODY_SIZE - 1) / BODY_SIZE
+
+
 def _text_width(data: pd.DataFrame, column: str) -> float:
     if data.empty or column not in data:
         return 0.0
     return max(_width(str(label)) for label in data[column].unique())
 
 
+def _signed_range(values: pd.Series) -> list[float] | None:
+    """Room left of the bars for the labels of negative values, clear of the category names."""
+    low, high = float(values.min()), float(values.max())
+    if low >= 0:
+        return None
+    span = max(high, 0.0) - low
+    return [low - 0.3 * span, max(high, 0.0) + 0.05 * span]
+
+
 def _percent_range(spec: ChartSpec, data: pd.DataFrame) -> list[float] | None:
     """Rates near the target are unreadable from zero; start the axis below the lowest bound."""
-    if data.empty:
-        return None
+    if data.empty or (data[spec.y] < 0).any() or (data[spec.y] > 1).any():
+        return None  # changes, not shares: let the axis fit them
     lows = data[spec.error_low] if spec.error_low in data else data[spec.y]
     lowest = min(float(lows.min()), spec.target.value if spec.target else 1.0)
     if lowest < 0.5:
-        return [0, 1.0]
+        return None
     start = max(0.0, math.floor((lowest - 0.03) * 20) / 20)
-    return [start, 1.0 + (0.04 if spec.data_labels else 0.005)]
+    return [start, 1.0]

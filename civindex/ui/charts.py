@@ -56,12 +56,38 @@ def with_names(frame: pd.DataFrame, context: PageContext | None = None) -> pd.Da
     return frame
 
 
-def subtitle(context: PageContext | None = None, ignore: Sequence[str] = ()) -> str:
+def long_form(
+    frame: pd.DataFrame,
+    keep: Sequence[str],
+    values: dict[str, str],
+    n: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """Wide measures to one row per (kept columns × measure): `series` holds the measure's
+    label from `values`, `value` its value and `n` its sample size (from the `n` mapping)."""
+    parts = []
+    for column, label in values.items():
+        part = frame[list(keep)].copy()
+        part["series"] = label
+        part["value"] = frame[column]
+        if n is not None:
+            part["n"] = frame[n[column]]
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def subtitle(
+    context: PageContext | None = None,
+    ignore: Sequence[str] = (),
+    start: date | None = None,
+    end: date | None = None,
+) -> str:
     """The active filters in words: period, districts (or all), and any system/unit/category.
-    `ignore` names filters that do not apply to the chart (satisfaction has no category)."""
+    `ignore` names filters that do not apply to the chart (satisfaction has no category);
+    `start` / `end` replace the period for a chart of other months (e.g. only the last one)."""
     context = context or current()
     filters, root, lang = context.filters, context.store.root, language()
     filters = filters.with_(**{name: () for name in ignore})
+    filters = filters.with_(start=start or filters.start, end=end or filters.end)
     parts = [t("chart.period", start=f"{filters.start:%Y-%m}", end=f"{filters.end:%Y-%m}")]
     if filters.districts:
         names = reference.names("districts", lang, root)
@@ -92,6 +118,33 @@ def footnote(context: PageContext | None = None) -> str:
     separator = t("chart.separator")
     snapshot = [t("chart.snapshot", versions=context.versions_label), as_of]
     return separator.join(source) + "\n" + separator.join(snapshot)
+
+
+def chart_spec(
+    context: PageContext,
+    key: str,
+    kind: str,
+    data: pd.DataFrame,
+    x: str,
+    y: str,
+    title: str,
+    ignore: Sequence[str] = (),
+    period: tuple[date, date] | None = None,
+    **options,
+) -> ChartSpec:
+    """A spec carrying the page's subtitle (its active filters, less `ignore`, over `period`
+    when the chart covers other months than the filter) and footnote."""
+    return ChartSpec(
+        key=key,
+        kind=kind,
+        data=data,
+        x=x,
+        y=y,
+        title=title,
+        subtitle=subtitle(context, ignore, *(period or ())),
+        footnote=footnote(context),
+        **options,
+    )
 
 
 def _drill_target(spec: ChartSpec) -> tuple[str, str] | None:

@@ -1,0 +1,43 @@
+-- satisfaction_by_unit: one row per unit with pooled 满意率 and 好评率, n, 95% Wilson bounds, small-sample and below-target flags; $start, $end, $districts, $systems, $units, $satisfaction_target
+with responses as (
+    select
+        satisfaction.unit_code,
+        units.unit_system,
+        satisfaction.rating_overall,
+        coalesce(satisfaction.response_count, 1) as responses
+    from satisfaction
+    inner join units using (unit_code)
+    where satisfaction.surveyed_on between $start and last_day($end::date)
+        and in_filter($districts, satisfaction.district_code)
+        and in_filter($systems, units.unit_system)
+        and in_filter($units, satisfaction.unit_code)
+),
+
+pooled_by_unit as (
+    select
+        unit_code,
+        unit_system,
+        sum(responses) as responses,
+        coalesce(sum(responses) filter (where rating_overall >= 3), 0) as satisfied,
+        coalesce(sum(responses) filter (where rating_overall >= 4), 0) as good
+    from responses
+    group by all
+),
+
+rated as (
+    select
+        unit_code,
+        unit_system,
+        responses,
+        satisfied,
+        satisfied / responses as satisfaction_rate,
+        good / responses as good_rate,
+        wilson_low(satisfied, responses) as rate_low,
+        wilson_high(satisfied, responses) as rate_high,
+        responses < 30 as is_small_sample,
+        satisfied / responses < $satisfaction_target as is_below_target
+    from pooled_by_unit
+)
+
+select * from rated
+order by satisfaction_rate, responses desc, unit_code
