@@ -14,16 +14,55 @@ from civindex import config
 from civindex import deck as decks
 
 PAGES = {
-    "overview": "pages/overview.py",
-    "participation": "pages/participation.py",
-    "satisfaction": "pages/satisfaction.py",
-    "index": "pages/index_results.py",
-    "unit": "pages/unit_profile.py",
-    "district": "pages/district_profile.py",
-    "warnings": "pages/warnings.py",
+    "overview": ("pages/overview.py", "page.overview"),
+    "participation": ("pages/participation.py", "page.participation"),
+    "satisfaction": ("pages/satisfaction.py", "page.satisfaction"),
+    "index": ("pages/index_results.py", "page.index"),
+    "unit": ("pages/unit_profile.py", "page.unit_profile"),
+    "district": ("pages/district_profile.py", "page.district_profile"),
+    "warnings": ("pages/warnings.py", "page.warnings"),
 }
 URL_KEYS = ("from", "to", "district", "system", "unit", "category", "as_of", "lang")
 PROFILE_KEYS = ("focus_unit", "focus_district")
+
+# What dashboard.py does for one page, minus the sidebar: every page is registered (so links
+# between pages resolve) and the requested one is the default, then the deck is assembled.
+RUNNER = """
+import streamlit as st
+from civindex.cli_deck import navigation_pages
+from civindex.ui import exports
+from civindex.ui.context import build_context
+
+context = build_context()
+page = st.navigation(navigation_pages({page!r}), position="hidden")
+exports.reset()
+page.run()
+exports.assemble(context, page.title)
+"""
+
+
+def page_title(page: str) -> str:
+    from civindex.i18n import t
+
+    try:
+        return t(PAGES[page][1])
+    except KeyError:
+        return page
+
+
+def navigation_pages(target: str) -> list:
+    import streamlit as st
+
+    return [
+        st.Page(
+            str(config.REPO_ROOT / path),
+            title=page_title(key),
+            default=key == target,
+            url_path=key,
+        )
+        for key, (path, _title) in PAGES.items()
+        if (config.REPO_ROOT / path).exists()
+    ]
 
 
 def page_deck(page: str, params: dict[str, list[str]], timeout: float = 180) -> decks.Deck:
@@ -31,15 +70,10 @@ def page_deck(page: str, params: dict[str, list[str]], timeout: float = 180) -> 
 
     from civindex.ui.exports import DECK_KEY
 
-    app = AppTest.from_file(str(config.REPO_ROOT / "dashboard.py"), default_timeout=timeout)
+    app = AppTest.from_string(RUNNER.format(page=page), default_timeout=timeout)
     for key, values in params.items():
         app.query_params[key] = values
     app.run()
-    if page != "overview":
-        app.switch_page(PAGES[page])
-        for key, values in params.items():
-            app.query_params[key] = values
-        app.run()
     if app.exception:
         raise RuntimeError(app.exception[0].value)
     if DECK_KEY not in app.session_state:
@@ -48,6 +82,9 @@ def page_deck(page: str, params: dict[str, list[str]], timeout: float = 180) -> 
 
 
 def cmd_deck(args, store) -> int:
+    import logging
+
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
     params: dict[str, list[str]] = {}
     for key, value in args.param:
         if key not in (*URL_KEYS, *PROFILE_KEYS):
