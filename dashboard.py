@@ -25,6 +25,15 @@ pages = {
         st.Page("pages/participation.py", title=t("page.participation"), icon=":material/groups:"),
         st.Page("pages/satisfaction.py", title=t("page.satisfaction"), icon=":material/thumb_up:"),
         st.Page("pages/index_results.py", title=t("page.index"), icon=":material/leaderboard:"),
+        st.Page("pages/unit_profile.py", title=t("page.unit_profile"), icon=":material/badge:"),
+        st.Page(
+            "pages/district_profile.py", title=t("page.district_profile"), icon=":material/map:"
+        ),
+        st.Page(
+            "pages/warnings.py",
+            title=t("page.warnings"),
+            icon=":material/notification_important:",
+        ),
     ],
 }
 if actor.can("analyst"):

@@ -10,7 +10,14 @@ from civindex.ranking import drivers, rank_change_label
 from civindex.schema import ROUND_TYPES
 from civindex.ui.charts import subtitle, with_names
 from civindex.ui.context import current
-from civindex.ui.views import chart, pick, profile_table, round_labels
+from civindex.ui.views import (
+    chart,
+    explain_change,
+    pick,
+    profile_table,
+    ranking_columns,
+    round_labels,
+)
 from civindex.ui.widgets import empty_state
 
 context = current()
@@ -81,16 +88,7 @@ profile_table(
     context,
     this_round,
     "district_code",
-    {
-        "rank": t("index.rank"),
-        "district_label": t("label.district"),
-        "civilization_index": st.column_config.NumberColumn(
-            t("label.civilization_index"), format="%.2f"
-        ),
-        "index_change": st.column_config.NumberColumn(t("index.index_change"), format="%+.2f"),
-        "rank_move": t("index.rank_change"),
-        "driver": t("index.driver"),
-    },
+    ranking_columns({"district_label": t("label.district")}) | {"driver": t("index.driver")},
     key="index_ranking_table",
 )
 
@@ -100,18 +98,7 @@ wanted = [d for d in context.filters.districts if d in names] or list(names)
 focus = pick(t("label.district"), names, "index_focus", wanted[0])
 row = this_round.set_index("district_code").loc[focus]
 if focus in driven.index:
-    st.markdown(
-        t(
-            "index.driver_sentence",
-            district=row["district_label"],
-            index=f"{row['civilization_index']:.2f}",
-            change=f"{row['index_change']:+.2f}",
-            rank=int(row["rank"]),
-            move=rank_change_label(row["rank_change"]),
-            indicator=indicator_names[driven.at[focus, "driver_code"]],
-            points=f"{driven.at[focus, 'driver_points']:+.2f}",
-        )
-    )
+    explain_change(row["district_label"], row, driven.loc[focus], indicator_names)
 index_chart(
     "index_contribution",
     "column",

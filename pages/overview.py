@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from civindex import kpi
+from civindex import kpi, warnings
 from civindex.charts.spec import ChartSpec, Target
 from civindex.i18n import t
 from civindex.kpi import shift_month
@@ -43,6 +43,7 @@ cards = [
     (kpi.monthly_card(participation, month, "volunteer_hours", "volunteer_hours"), "", None),
     (kpi.satisfaction_card(satisfaction, month), "", None),
     (kpi.index_card(rounds), "", None),
+    (warnings.count_card(context.run, month), "", t("kpi.warning_units.help")),
 ]
 
 st.subheader(t("overview.kpis"))
@@ -132,30 +133,26 @@ if not rounds.empty:
 
 st.subheader(t("overview.boards"))
 board = with_names(context.run("unit_scoreboard"), context)
-for column, (key, rows) in zip(
-    st.columns(2),
-    (("red", board.head(BOARD_SIZE)), ("black", board.tail(BOARD_SIZE).iloc[::-1])),
-    strict=True,
-):
-    with column:
-        show(
-            ChartSpec(
-                key=f"overview_{key}_board",
-                kind="bar",
-                data=rows,
-                x="unit_label",
-                y="score",
-                title=t(f"overview.{key}_board", n=len(rows)),
-                subtitle=sub,
-                footnote=note,
-                labels={"unit_label": t("label.unit"), "score": t("label.score")},
-                y_unit=t("unit.points"),
-                number_format="float1",
-                value_range=(0, 100),
-                data_labels=True,
-                drill="unit_code",
-                height=200 + 32 * len(rows),
-            ),
-            context,
-        )
+boards = {"red": board.head(BOARD_SIZE), "black": board.tail(BOARD_SIZE).iloc[::-1]}
+for key, rows in boards.items():
+    show(
+        ChartSpec(
+            key=f"overview_{key}_board",
+            kind="bar",
+            data=rows,
+            x="unit_label",
+            y="score",
+            title=t(f"overview.{key}_board", n=len(rows)),
+            subtitle=sub,
+            footnote=note,
+            labels={"unit_label": t("label.unit"), "score": t("label.score")},
+            y_unit=t("unit.points"),
+            number_format="float1",
+            value_range=(0, 100),
+            data_labels=True,
+            drill="unit_code",
+            height=200 + 30 * len(rows),
+        ),
+        context,
+    )
 st.caption(t("overview.board.caption", units=len(board)))

@@ -10,11 +10,13 @@ import streamlit as st
 from civindex.charts.spec import ChartSpec
 from civindex.deck import KpiRow
 from civindex.i18n import language, t
+from civindex.ranking import rank_change_label
 from civindex.ui.charts import PROFILE_PAGES, footnote, show, subtitle
 from civindex.ui.context import PageContext
 from civindex.ui.exports import record_card
 
 DRILL_COLUMNS = {"unit_code": "unit", "district_code": "district"}
+MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|<>~$"
 LABEL_KEYS = {
     "period_month": "label.month",
     "unit_label": "label.unit",
@@ -50,6 +52,11 @@ def chart(
     options = {"subtitle": subtitle(context), "footnote": footnote(context)} | options
     options["labels"] = axis_labels() | options.get("labels", {})
     show(ChartSpec(key=key, kind=kind, data=data, x=x, y=y, title=title, **options), context)
+
+
+def escape(text: str) -> str:
+    """Uploaded text (a window name) shown in markdown as the plain text it is."""
+    return "".join("\\" + ch if ch in MARKDOWN_SPECIALS else ch for ch in str(text))
 
 
 def profile_link(context: PageContext, column: str, code: str) -> tuple[str, dict]:
@@ -145,3 +152,31 @@ def round_labels(rounds: pd.DataFrame) -> dict[str, str]:
         f"{pd.Timestamp(row.round_date):%Y-%m-%d}"
         for row in rounds.itertuples()
     }
+
+
+def ranking_columns(first: dict) -> dict:
+    """Columns of a ranking table (index, change, rank, ↑/↓) after the `first` ones."""
+    return first | {
+        "civilization_index": st.column_config.NumberColumn(
+            t("label.civilization_index"), format="%.2f"
+        ),
+        "index_change": st.column_config.NumberColumn(t("index.index_change"), format="%+.2f"),
+        "rank": t("index.rank"),
+        "rank_move": t("index.rank_change"),
+    }
+
+
+def explain_change(name: str, row: pd.Series, driver: pd.Series, indicators: dict) -> None:
+    """One sentence: the district's index, its change and rank move, and what drove it."""
+    st.markdown(
+        t(
+            "index.driver_sentence",
+            district=name,
+            index=f"{row['civilization_index']:.2f}",
+            change=f"{row['index_change']:+.2f}",
+            rank=int(row["rank"]),
+            move=rank_change_label(row["rank_change"]),
+            indicator=indicators[driver["driver_code"]],
+            points=f"{driver['driver_points']:+.2f}",
+        )
+    )
