@@ -57,7 +57,9 @@ TOP_BASE = 76  # title + subtitle band, px
 LEGEND_ROW = 26
 FOOTNOTE_LINE = 17
 EDGE = 14  # px between the figure's left edge and the title, legend and footnote
-WIDE_LEGEND = 6  # more series than this: legend on the right instead of the top
+WIDE_LEGEND = 6
+FOOTNOTE_WIDTH = 640  # px of footnote text per line before it breaks at a separator
+WRAP_WIDTH = 230  # px of a category name before it wraps  # more series than this: legend on the right instead of the top
 
 TICK_FORMATS: dict[NumberFormat, str] = {
     "int": ",.0f",
@@ -365,7 +367,21 @@ def _footnote_lines(spec: ChartSpec, data: pd.DataFrame) -> list[str]:
         notes.append(t("chart.small_sample_note", n=SMALL_SAMPLE))
     if notes:
         lines.append(t("chart.separator").join(notes))
-    return lines
+    return [part for line in lines for part in _split_footnote(line)]
+
+
+def _split_footnote(line: str) -> list[str]:
+    """A footnote line too long for a half-width chart breaks at its ' · ' separators."""
+    scale = FOOTNOTE_SIZE / BODY_SIZE
+    parts, current = [], ""
+    for piece in line.split(" · "):
+        candidate = f"{current} · {piece}" if current else piece
+        if current and _width(candidate) * scale > FOOTNOTE_WIDTH:
+            parts.append(current)
+            current = piece
+        else:
+            current = candidate
+    return [*parts, current]
 
 
 def _legend_rows(names: list[str], width: int = 1100) -> int:
@@ -377,6 +393,8 @@ def to_figure(spec: ChartSpec) -> go.Figure:
     """Draw the spec as a Plotly figure in the house style."""
     data = _month_labels(spec, _sorted(spec))
     horizontal = spec.kind in ("bar", "stacked_bar")
+    if horizontal or spec.kind == "heatmap":
+        data = _wrapped(data, spec.x if horizontal else spec.y)
     figure = go.Figure()
     if spec.kind == "heatmap":
         if not data.empty:
@@ -406,10 +424,13 @@ def to_figure(spec: ChartSpec) -> go.Figure:
     left = 88
     if horizontal or spec.kind == "heatmap":
         left = int(min(340, 50 + _text_width(data, spec.x if horizontal else spec.y)))
+    height = spec.height
     if show_legend and legend_right:
-        height = max(spec.height, top + bottom + LEGEND_ROW * len(names))
-    else:
-        height = spec.height
+        height = max(height, top + bottom + LEGEND_ROW * len(names))
+    if horizontal and not data.empty:
+        # every bar keeps room for its (possibly wrapped) name
+        lines = max(str(label).count("<br>") + 1 for label in data[spec.x])
+        height = max(height, top + bottom + data[spec.x].nunique() * (10 + 18 * lines))
     right = 36
     if show_legend and legend_right:
         right = 190
@@ -428,7 +449,7 @@ def to_figure(spec: ChartSpec) -> go.Figure:
         value_axis["range"] = list(spec.value_range)
     elif _is_percent(spec) and spec.kind in ("bar", "column"):
         value_axis["range"] = _percent_range(spec, data)
-    if "range" not in value_axis and horizontal and spec.data_labels and not data.empty:
+    if value_axis.get("range") is None and horizontal and spec.data_labels and not data.empty:
         value_axis["range"] = _signed_range(data[spec.y])
     category_axis = dict(
         title=dict(text=_axis_title(spec.label(spec.x), spec.x_unit)),
@@ -595,7 +616,33 @@ def _label_width(spec: ChartSpec, data: pd.DataFrame) -> float:
 def _text_width(data: pd.DataFrame, column: str) -> float:
     if data.empty or column not in data:
         return 0.0
-    return max(_width(str(label)) for label in data[column].unique())
+    return max(_width(line) for label in data[column].unique() for line in str(label).split("<br>"))
+
+
+def _wrapped(data: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Long category names (English unit names) on two or three lines, not cut off."""
+    if data.empty or column not in data:
+        return data
+    data = data.copy()
+    data[column] = data[column].map(lambda label: _wrap(str(label)))
+    return data
+
+
+def _wrap(text: str, limit: float = WRAP_WIDTH) -> str:
+    if _width(text) <= limit:
+        return text
+    pieces = text.split(" ") if " " in text else list(text)
+    joiner = " " if " " in text else ""
+    lines, line = [], ""
+    for piece in pieces:
+        candidate = f"{line}{joiner}{piece}" if line else piece
+        if line and _width(candidate) > limit:
+            lines.append(line)
+            line = piece
+        else:
+            line = candidate
+    lines.append(line)
+    return "<br>".join(lines)
 
 
 def _signed_range(values: pd.Series) -> list[float] | None:
