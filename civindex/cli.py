@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from civindex import cli_deck, demo, warnings
+from civindex import cli_deck, cli_users, demo, warnings
 from civindex.db import Database, QueryError, load_query, query_names
 from civindex.ingest import command as ingest_command
 from civindex.schema import DATASETS
@@ -188,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_restore)
 
     cli_deck.add_parser(commands)
+    cli_users.add_parser(commands)
 
     p = commands.add_parser("ingest", help="validate, preview and publish a CSV/XLSX file")
     ingest_command.add_arguments(p)

@@ -34,9 +34,10 @@ def oidc_configured() -> bool:
 
 def client_address() -> str:
     try:
-        return st.context.ip_address or ""
+        address = st.context.ip_address
     except Exception:
         return ""
+    return address if isinstance(address, str) else ""
 
 
 def oidc_role(root: Path, email: str, groups: list[str]) -> str:
