@@ -176,7 +176,7 @@ class Lookup:
         key = header_key(text)
         if key in self.ambiguous:
             return "、".join(self.names[c] for c in self.ambiguous[key])
-        found = difflib.get_close_matches(key, list(self.display), n=1, cutoff=0.6)
+        found = difflib.get_close_matches(key, list(self.display), n=1, cutoff=0.5)
         return self.display[found[0]] if found else None
 
     def map(self, values: pa.Array):

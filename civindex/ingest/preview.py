@@ -199,8 +199,6 @@ def format_changes(changes: pd.DataFrame) -> pd.DataFrame:
         }
     )
     if changes["n_after"].notna().any():
-        frame[t("ingest.preview.n")] = [
-            f"{int(b or 0):,} → {int(a or 0):,}"
-            for b, a in zip(changes["n_before"], changes["n_after"], strict=True)
-        ]
+        counts = changes[["n_before", "n_after"]].fillna(0).astype("int64")
+        frame[t("ingest.preview.n")] = [f"{b:,} → {a:,}" for b, a in counts.itertuples(index=False)]
     return frame

@@ -14,7 +14,7 @@ import unicodedata
 from pathlib import Path, PurePath
 
 from civindex import audit
-from civindex.auth import Actor
+from civindex.auth import Actor, require
 from civindex.i18n import t
 from civindex.ingest.pipeline import Prepared, identical_message
 from civindex.store import Commit, OverlapError, Store, StoreError
@@ -57,6 +57,16 @@ def archive(root: Path, sha256: str, source_name: str, content: bytes) -> tuple[
     temporary.write_bytes(content)
     os.replace(temporary, target)
     return target, True
+
+
+def _remove_archive(root: Path, path: Path) -> None:
+    """Undo `archive` after a failed commit, leaving no empty folders behind."""
+    path.unlink(missing_ok=True)
+    for folder in (path.parent, path.parent.parent, Path(root) / UPLOADS):
+        try:
+            folder.rmdir()
+        except OSError:
+            break
 
 
 def archived_file(root: Path, sha256: str, source_name: str | None = None) -> Path | None:
@@ -102,12 +112,13 @@ def publish(
     """Write the prepared rows as one new version; raises IngestError (audited) when refused."""
     root = store.root
     try:
-        if not prepared.ok:
-            raise IngestError(t("ingest.refused.invalid", errors=prepared.report.errors))
+        require(user, "analyst", f"publish to {prepared.dataset}")
         earlier = store.find_sha256(prepared.dataset, prepared.sha256)
         if earlier:
             raise IngestError(identical_message(earlier))
-        _path, created = archive(root, prepared.sha256, prepared.source_name, prepared.content)
+        if not prepared.ok:
+            raise IngestError(t("ingest.refused.invalid", errors=prepared.report.errors))
+        path, created = archive(root, prepared.sha256, prepared.source_name, prepared.content)
         try:
             commit = store.publish(
                 prepared.dataset,
@@ -119,7 +130,7 @@ def publish(
             )
         except BaseException:
             if created:
-                _path.unlink(missing_ok=True)
+                _remove_archive(root, path)
             raise
     except OverlapError as error:
         message = t(
