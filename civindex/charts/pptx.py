@@ -15,7 +15,13 @@ from lxml import etree
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData, XyChartData
 from pptx.dml.color import RGBColor
-from pptx.enum.chart import XL_CHART_TYPE, XL_LABEL_POSITION, XL_LEGEND_POSITION, XL_MARKER_STYLE
+from pptx.enum.chart import (
+    XL_CHART_TYPE,
+    XL_LABEL_POSITION,
+    XL_LEGEND_POSITION,
+    XL_MARKER_STYLE,
+    XL_TICK_LABEL_POSITION,
+)
 from pptx.enum.dml import MSO_LINE_DASH_STYLE
 from pptx.enum.text import PP_ALIGN
 from pptx.oxml.ns import qn
@@ -178,6 +184,14 @@ def _style_chart(chart, spec: ChartSpec, data_series: int) -> None:
         labels.font.size = Pt(10)
         if spec.kind in ("column", "bar"):
             labels.position = XL_LABEL_POSITION.OUTSIDE_END
+        if spec.target is not None:
+            target_labels = plot.series[-1].data_labels
+            target_labels.show_value = False
+            target_labels.show_series_name = False
+    if spec.kind in ("bar", "stacked_bar"):
+        # PowerPoint draws bar categories bottom-up; keep the spec's top-down order.
+        chart.category_axis.reverse_order = True
+        chart.value_axis.tick_label_position = XL_TICK_LABEL_POSITION.HIGH
 
 
 def _axis_title(label: str, unit: str) -> str:
