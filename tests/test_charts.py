@@ -264,8 +264,7 @@ def context(store) -> PageContext:
 
 def test_subtitle_names_the_filters_in_the_page_language(context):
     assert subtitle(context) == (
-        "2025-11 至 2026-10 · 区县:鼓楼、台江 · 单位:省发改委、省教育厅、省公安厅 等4个"
-        " · 类别:社区"
+        "2025-11 至 2026-10 · 区县:鼓楼、台江 · 单位:省发改委、省教育厅、省公安厅 等4个 · 类别:社区"
     )
     assert subtitle(context, ignore=("categories", "units")) == (
         "2025-11 至 2026-10 · 区县:鼓楼、台江"
