@@ -113,6 +113,7 @@ def satisfaction_evidence(months: pd.DataFrame) -> str:
 def participation_evidence(row) -> str:
     return t(
         "warnings.evidence.participation",
+        months=ACTIVITY_WINDOW_MONTHS,
         current_from=_month(row.current_start),
         current_to=_month(row.current_end),
         current=f"{int(row.current_activities):,}",

@@ -10,6 +10,7 @@ import streamlit as st
 from civindex import reference
 from civindex.charts.spec import Target
 from civindex.i18n import language, t
+from civindex.kpi import shift_month
 from civindex.ranking import drivers, rank_change_label
 from civindex.schema import SATISFACTION_TARGET, SMALL_SAMPLE
 from civindex.ui.charts import subtitle, with_names
@@ -26,6 +27,7 @@ from civindex.ui.views import (
 from civindex.ui.widgets import empty_state
 
 TOP_UNITS = 15
+TREND_MONTHS = 24
 context = current()
 root = context.store.root
 names = reference.names("districts", language(), root)
@@ -46,6 +48,7 @@ indicator_names = reference.names("indicators", language(), root)
 
 st.subheader(t("profile.district.index"))
 history = with_names(here.run("index_district_ranking", round_type=""), context)
+since = min(context.filters.start, shift_month(context.filters.end, -(TREND_MONTHS - 1)))
 if history.empty:
     st.info(t("chart.no_data"))
 else:
@@ -71,7 +74,7 @@ else:
         context,
         "district_index_trend",
         "line",
-        history.assign(round_date=pd.to_datetime(history["round_date"])),
+        history[pd.to_datetime(history["round_date"]) >= pd.Timestamp(since)],
         "round_date",
         "civilization_index",
         t("profile.district.index_trend", name=names[focus]),

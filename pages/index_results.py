@@ -6,6 +6,7 @@ import streamlit as st
 
 from civindex import reference
 from civindex.i18n import language, t
+from civindex.kpi import shift_month
 from civindex.ranking import drivers, rank_change_label
 from civindex.schema import ROUND_TYPES
 from civindex.ui.charts import subtitle, with_names
@@ -20,6 +21,7 @@ from civindex.ui.views import (
 )
 from civindex.ui.widgets import empty_state
 
+TREND_MONTHS = 24
 context = current()
 st.title(t("index.heading"))
 st.caption(t("index.intro"))
@@ -110,25 +112,28 @@ index_chart(
     number_format="float2",
     data_labels=True,
 )
+rank_of = dict(zip(this_round["district_code"], this_round["rank"], strict=True))
 index_chart(
     "index_heatmap",
     "heatmap",
-    breakdown,
+    breakdown.assign(rank=breakdown["district_code"].map(rank_of)).sort_values("rank"),
     "indicator_label",
     "district_label",
     t("index.heatmap.title", round=labels[chosen]),
     value="score_rate",
     number_format="percent1",
     data_labels=True,
-    height=160 + 34 * breakdown["district_code"].nunique(),
+    height=300 + 34 * len(rank_of),
 )
 
 st.subheader(t("index.trend"))
 type_name = t(f"chart.round_type.{round_type}") if round_type else t("index.every_type")
+since = min(context.filters.start, shift_month(context.filters.end, -(TREND_MONTHS - 1)))
+trend = ranking.assign(round_date=pd.to_datetime(ranking["round_date"]))
 index_chart(
     "index_trend",
     "line",
-    ranking.assign(round_date=pd.to_datetime(ranking["round_date"])),
+    trend[trend["round_date"] >= pd.Timestamp(since)],
     "round_date",
     "civilization_index",
     t("index.trend.title", round_type=type_name),
@@ -137,4 +142,4 @@ index_chart(
     number_format="float1",
     drill="district_code",
 )
-st.caption(t("index.trend.caption"))
+st.caption(t("index.trend.caption", months=TREND_MONTHS))

@@ -14,9 +14,10 @@ from civindex.ranking import rank_change_label
 from civindex.schema import SATISFACTION_TARGET, SMALL_SAMPLE
 from civindex.ui.charts import subtitle, system_name, with_names
 from civindex.ui.context import current
-from civindex.ui.views import chart, focus_picker, metric
+from civindex.ui.views import chart, fill_months, focus_picker, metric
 from civindex.ui.widgets import empty_state
 
+TASKS = ["tasks_claimed", "tasks_completed"]
 context = current()
 root = context.store.root
 names = reference.names("units", language(), root)
@@ -109,7 +110,8 @@ for rule in on_list:
     st.error(f"**{heading}**  \n{evidence}", icon=":material/warning:")
 
 st.subheader(t("profile.participation"))
-by_category = with_names(own.run("participation_by_category_monthly"), context)
+by_category = own.run("participation_by_category_monthly")
+by_category = with_names(fill_months(by_category, own, "category_code", ["activities"]), context)
 chart(
     context,
     "unit_activities",
@@ -122,8 +124,8 @@ chart(
     series="category_label",
     y_unit=t("unit.times"),
 )
-monthly = own.run("participation_monthly")
-claims = monthly.melt("period_month", ["tasks_claimed", "tasks_completed"], "measure", "tasks")
+monthly = fill_months(own.run("participation_monthly"), own, None, TASKS)
+claims = monthly.melt("period_month", TASKS, "measure", "tasks")
 chart(
     context,
     "unit_claims",

@@ -258,7 +258,7 @@ def test_evidence_reads_as_months_rates_and_n(database):
     assert warnings.satisfaction_evidence(gat) == "2025-05 93.3%(n=30) · 2025-06 92.5%(n=40)"
     jyt = found.participation.query("unit_code == 'jyt'").iloc[0]
     assert warnings.participation_evidence(jyt) == (
-        "2024-07至2025-06 活动4次,2023-07至2024-06 10次,变化-60%"
+        "近12个月(2024-07至2025-06)活动 4 次,此前12个月(2023-07至2024-06)10 次,变化 -60%"
     )
     zzb, gat_claim = (found.claims.query(f"unit_code == '{u}'").iloc[0] for u in ("zzb", "gat"))
     assert warnings.claims_evidence(zzb) == "2025年未认领,此前也无认领记录"

@@ -59,6 +59,20 @@ def escape(text: str) -> str:
     return "".join("\\" + ch if ch in MARKDOWN_SPECIALS else ch for ch in str(text))
 
 
+def fill_months(
+    frame: pd.DataFrame, context: PageContext, series: str | None, values: list[str]
+) -> pd.DataFrame:
+    """Every month of the period (for every series), zero where nothing happened, so a sparse
+    unit's columns stay in calendar order and empty months show as empty."""
+    months = pd.date_range(context.filters.start, context.filters.end, freq="MS")
+    keys = ["period_month"] + ([series] if series else [])
+    names = [months, frame[series].drop_duplicates()] if series else [months]
+    grid = pd.MultiIndex.from_product(names, names=keys)
+    frame = frame.assign(period_month=pd.to_datetime(frame["period_month"]))
+    filled = frame.set_index(keys)[values].reindex(grid, fill_value=0)
+    return filled.reset_index()
+
+
 def profile_link(context: PageContext, column: str, code: str) -> tuple[str, dict]:
     """The page and query string that open the profile of `code` with the filters kept."""
     page, key = PROFILE_PAGES[DRILL_COLUMNS[column]]
