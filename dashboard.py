@@ -41,6 +41,10 @@ if actor.can("analyst"):
         st.Page("pages/upload.py", title=t("upload.page"), icon=":material/upload_file:"),
         st.Page("pages/snapshots.py", title=t("snapshots.page"), icon=":material/history:"),
     ]
+if actor.can("admin"):
+    pages[t("nav.group.admin")] = [
+        st.Page("pages/admin.py", title=t("page.admin"), icon=":material/admin_panel_settings:"),
+    ]
 page = st.navigation(pages, position="hidden" if context.filters.present else "sidebar")
 present.apply(context.filters.present)
 if not context.filters.present:

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from civindex import cli_deck, cli_users, demo, warnings
+from civindex import audit, cli_deck, cli_users, demo, ingest, warnings
 from civindex.db import Database, QueryError, load_query, query_names
 from civindex.ingest import command as ingest_command
 from civindex.schema import DATASETS
@@ -82,7 +82,9 @@ def default_params() -> dict[str, object]:
 def cmd_demo(args, store: Store) -> int:
     if args.clear:
         commits = store.clear_demo(user=args.user)
-        print(f"cleared demo rows: {sum(c.rows for c in commits)}")
+        rows = sum(c.rows for c in commits)
+        audit.record(store.root, "clear_demo", args.user, rows=rows, outcome="done")
+        print(f"cleared demo rows: {rows}")
         return 0
     started = time.perf_counter()
     commits = demo.build(store, scale=args.scale, if_empty=args.if_empty, user=args.user)
@@ -134,7 +136,7 @@ def cmd_history(args, store: Store) -> int:
 
 
 def cmd_rollback(args, store: Store) -> int:
-    for commit in store.rollback(args.upload_id, user=args.user):
+    for commit in ingest.rollback(store, args.upload_id, user=args.user):  # audited
         print(
             f"{commit.dataset}: rolled back {args.upload_id} ({commit.rows} rows) "
             f"as version {commit.version}"
@@ -143,7 +145,7 @@ def cmd_rollback(args, store: Store) -> int:
 
 
 def cmd_restore(args, store: Store) -> int:
-    commit = store.restore(args.dataset, args.version, user=args.user)
+    commit = ingest.restore(store, args.dataset, args.version, user=args.user)  # audited
     print(
         f"{commit.dataset}: version {args.version} restored as version {commit.version} "
         f"({commit.rows} rows)"

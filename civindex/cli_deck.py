@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from civindex import config
+from civindex import audit, config
 from civindex import deck as decks
 
 PAGES = {
@@ -97,6 +97,9 @@ def cmd_deck(args, store) -> int:
     deck = page_deck(args.page, params)
     out = Path(args.out)
     out.write_bytes(decks.build(deck))
+    audit.record(
+        store.root, "export.deck", args.user, file=out.name, page=args.page, outcome="done"
+    )
     print(
         f"{out}: {2 + len(deck.charts) if deck.kpis else 1 + len(deck.charts)} slides, "
         f"{len(deck.charts)} charts"

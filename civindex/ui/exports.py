@@ -12,8 +12,8 @@ from datetime import datetime
 
 import streamlit as st
 
+from civindex import audit, export
 from civindex import deck as decks
-from civindex import export
 from civindex.charts.spec import ChartSpec
 from civindex.i18n import t
 from civindex.ui.context import PageContext
@@ -70,6 +70,17 @@ def assemble(context: PageContext, page_title: str) -> decks.Deck:
     return deck
 
 
+def audited(root, user: str, kind: str, file_name: str, build):
+    """`build`, wrapped to leave an audit line when it runs: on the click, not on the render."""
+
+    def run() -> bytes:
+        content = build()
+        audit.record(root, f"export.{kind}", user, file=file_name, outcome="done")
+        return content
+
+    return run
+
+
 def file_stem(context: PageContext, page_title: str) -> str:
     filters = context.filters
     stem = f"{page_title}_{filters.start:%Y%m}-{filters.end:%Y%m}"
@@ -86,10 +97,12 @@ def export_bar(context: PageContext, page_title: str) -> None:
     columns = st.columns([1, 1, 4]) if not context.filters.present else None
     if columns is None:
         return
+    user = getattr(st.session_state.get("_civindex_actor_now"), "name", "anonymous")
+    root = context.store.root
     with columns[0]:
         st.download_button(
             t("export.deck"),
-            data=lambda: decks.build(deck),
+            data=audited(root, user, "deck", f"{stem}.pptx", lambda: decks.build(deck)),
             file_name=f"{stem}.pptx",
             mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
             icon=":material/slideshow:",
@@ -99,7 +112,7 @@ def export_bar(context: PageContext, page_title: str) -> None:
     with columns[1]:
         st.download_button(
             t("export.xlsx"),
-            data=lambda: export.to_xlsx_bytes(sheets),
+            data=audited(root, user, "xlsx", f"{stem}.xlsx", lambda: export.to_xlsx_bytes(sheets)),
             file_name=f"{stem}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             icon=":material/table:",
