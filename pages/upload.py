@@ -108,6 +108,13 @@ if report.problems:
         mime="text/csv",
         icon=":material/download:",
     )
+if prepared.likely_dataset:
+    st.button(
+        t("upload.switch_dataset", dataset=views.dataset_label(prepared.likely_dataset)),
+        on_click=st.session_state.update,
+        kwargs={"w_upload_dataset": prepared.likely_dataset},
+        icon=":material/swap_horiz:",
+    )
 if not prepared.ok:
     if key not in state["audited"]:
         ingest.record_rejection(store.root, prepared, actor)

@@ -88,7 +88,9 @@ def test_score_above_max(fmt):
 def test_wrong_dataset(fmt):
     row = ["2024-03", "fgw", "", "community", 1, 1, 2, 10, 5]
     content, name = make_file([PARTICIPATION_HEADER, row], fmt)
-    error = only_error(ingest.prepare(content, name, "satisfaction"))
+    prepared = ingest.prepare(content, name, "satisfaction")
+    assert prepared.likely_dataset == "participation"
+    error = only_error(prepared)
     assert error["problem"] == "这个文件看起来是“单位参与”数据,而不是“窗口服务满意度”"
     assert error["suggestion"] == "请把数据集选为“单位参与”"
 

@@ -36,6 +36,7 @@ class Prepared:
     skipped_totals: int = 0
     is_level_table: bool = False
     earlier: dict | None = None  # the live batch that published this same file before
+    likely_dataset: str | None = None  # the dataset the file plainly belongs to, if not this
 
     @property
     def ok(self) -> bool:
@@ -103,6 +104,7 @@ def prepare(
     if missing:
         other = hdr.likely_dataset(raw.headers, ds.name)
         if other:
+            prepared.likely_dataset = other
             report.add(
                 ERROR,
                 t(

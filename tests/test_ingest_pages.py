@@ -1,0 +1,180 @@
+"""The 数据上传 and 数据快照 pages: AppTest runs, the pure functions they call, and a real browser
+that uploads a GBK CSV through st.file_uploader, publishes it and finds it on the Overview."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import wait_for_app
+from ingest_files import csv_bytes
+from playwright.sync_api import expect
+from streamlit.testing.v1 import AppTest
+
+from civindex import audit, auth, ingest
+from civindex.i18n import t
+from civindex.ingest import views
+from civindex.schema import DATASETS
+
+REPO = Path(__file__).resolve().parent.parent
+HEADER = ["问卷编号", "调查日期", "单位名称", "区县", "总体评价"]
+
+
+def november_file(rows: int = 40, unhappy: int = 2, prefix: str = "N") -> bytes:
+    body = [
+        [
+            f"{prefix}{i:03d}",
+            f"2026/11/{1 + i % 28}",
+            "省公安厅",
+            "鼓楼区",
+            "不满意" if i < unhappy else "满意",
+        ]
+        for i in range(rows)
+    ]
+    return csv_bytes([HEADER, *body], "gbk")
+
+
+def publish(store, content: bytes, name: str = "十一月.csv"):
+    prepared = ingest.prepare(content, name, "satisfaction", store=store)
+    assert prepared.ok, prepared.report.text()
+    return ingest.publish(prepared, store, user="analyst1")
+
+
+def run_page(path: str) -> AppTest:
+    at = AppTest.from_file(str(REPO / path), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_upload_page_renders_for_an_analyst(store):
+    at = run_page("pages/upload.py")
+    assert at.title[0].value == t("upload.heading")
+    assert at.info[0].value == t("upload.waiting")
+    assert at.selectbox[0].options == [views.dataset_label(n) for n in DATASETS]
+    at.selectbox[0].select_index(2).run()
+    assert not at.exception
+
+
+def test_upload_and_snapshot_pages_are_read_only_for_a_viewer(store):
+    auth.add_user(store.root, "someone", "analyst", "a-long-password")  # no more desktop mode
+    for path in ("pages/upload.py", "pages/snapshots.py"):
+        at = run_page(path)
+        assert at.warning[0].value == t("auth.read_only")
+        assert not at.dataframe
+
+
+def test_snapshots_page_rolls_back_a_batch_after_confirmation(store):
+    commit = publish(store, november_file())
+    at = run_page("pages/snapshots.py")
+    batches = at.dataframe[0].value
+    assert batches[t("snapshots.col.upload_id")].tolist() == [commit.upload_id]
+    assert batches[t("snapshots.col.live")].tolist() == [t("snapshots.live")]
+
+    at.button(key="w_rollback").click().run()
+    assert at.warning[0].value.startswith("确定回滚批次 " + commit.upload_id)
+    assert store.count_rows("satisfaction") == 40  # nothing happens before the confirmation
+    at.button(key="w_cancel").click().run()
+    assert not at.warning and store.count_rows("satisfaction") == 40
+
+    at.button(key="w_rollback").click().run()
+    at.button(key="w_confirm").click().run()
+    assert not at.exception
+    assert store.count_rows("satisfaction") == 0
+    assert at.success[0].value.startswith(f"已回滚批次 {commit.upload_id}")
+    assert at.dataframe[0].value[t("snapshots.col.live")].tolist() == [t("snapshots.gone")]
+    log = audit.read(store.root)
+    assert log["action"].tolist() == ["upload", "rollback"]
+
+
+def test_snapshots_page_restores_a_version(store):
+    publish(store, november_file())
+    publish(store, november_file(10, 0, "M"), "补充.csv")
+    at = run_page("pages/snapshots.py")
+    at.selectbox(key="w_versions_ds").set_value("satisfaction").run()
+    at.number_input(key="w_restore_version").set_value(0).run()
+    at.button(key="w_restore").click().run()
+    at.button(key="w_confirm").click().run()
+    assert not at.exception
+    assert store.count_rows("satisfaction") == 40
+    assert store.version("satisfaction") == 2
+    versions = at.dataframe[1].value
+    assert versions[t("snapshots.col.action")].iloc[0] == t("snapshots.action.restore")
+    audit_log = at.dataframe[2].value
+    assert audit_log[t("snapshots.audit.action")].iloc[0] == t("snapshots.action.restore")
+
+
+def test_views_for_the_pages(store):
+    content = csv_bytes(
+        [["采集日", *HEADER[1:], "备注"], ["x1", "2026-11-02", "省公安厅", "鼓楼", 5, ""]]
+    )
+    prepared = ingest.prepare(content, "x.csv", "satisfaction")
+    mapping = views.mapping_frame(prepared.match)
+    assert mapping.iloc[0].tolist() == ["采集日", "", t("upload.mapping.unmatched")]
+    assert mapping.iloc[1].tolist() == ["调查日期", "调查日期", t("upload.mapping.matched")]
+    assert views.unmapped_headers(prepared.match) == ["采集日", "备注"]
+    assert "surveyed_on" not in views.assignable_columns(prepared.match, "采集日")
+    assert "response_id" in views.assignable_columns(prepared.match, "采集日")
+
+    manual = ingest.prepare(content, "x.csv", "satisfaction", mapping={"采集日": "response_id"})
+    assert manual.ok
+    assert views.mapping_frame(manual.match).iloc[0].tolist() == [
+        "采集日",
+        "问卷编号",
+        t("upload.mapping.manual"),
+    ]
+    facts = views.summary(manual)
+    assert facts[t("upload.fact.encoding")] == "UTF-8" and facts[t("upload.fact.rows")] == "1"
+
+    template = views.template_csv("participation")
+    assert template.startswith(b"\xef\xbb\xbf")
+    assert pd.read_csv(io.BytesIO(template), encoding="utf-8-sig").columns[0] == "月份"
+
+    commit = publish(store, november_file())
+    batches = views.batches_frame(store)
+    assert batches.iloc[0][t("snapshots.col.file")] == "十一月.csv"
+    assert batches.iloc[0][t("snapshots.col.rows")] == 40
+    assert views.history_frame(store, "satisfaction").iloc[0][t("snapshots.col.upload_id")] == (
+        commit.upload_id
+    )
+    log = views.audit_frame(store.root)
+    assert log.iloc[0][t("snapshots.audit.outcome")] == "accepted"
+    preview = ingest.preview(store, "satisfaction", prepared.table)
+    shown = views.by_month_unit_frame(preview.by_month_unit)
+    assert shown.iloc[0].tolist() == ["2026-11", "省公安厅", 1, 1]
+
+
+def test_uploaded_text_is_never_markup():
+    assert ingest.markdown_literal("**粗体** [链接](http://x) <b>") == (
+        "\\*\\*粗体\\*\\* \\[链接\\]\\(http\\://x\\) \\<b\\>"
+    )
+
+
+@pytest.mark.browser
+def test_upload_a_gbk_csv_in_the_browser_and_see_it_on_the_overview(
+    demo_store, server_factory, page, tmp_path
+):
+    url = server_factory(demo_store.root)
+    path = tmp_path / "十一月窗口满意度.csv"
+    path.write_bytes(november_file(40, 2))
+
+    page.goto(f"{url}/upload")
+    wait_for_app(page)
+    page.get_by_role("combobox", name=t("upload.dataset")).click()
+    page.get_by_role("option", name=views.dataset_label("satisfaction")).click()
+    wait_for_app(page)
+    page.locator('input[type="file"]').set_input_files(str(path))
+    expect(page.get_by_text(t("upload.preview"), exact=True)).to_be_visible(timeout=60_000)
+    wait_for_app(page)
+    expect(page.get_by_text("GB18030", exact=False)).to_be_visible()
+    page.get_by_role("button", name=t("upload.publish"), exact=True).click()
+    expect(page.get_by_text("已发布批次")).to_be_visible(timeout=60_000)
+    assert demo_store.count_rows("satisfaction") > 40
+    assert demo_store.batches("satisfaction")[0]["source_name"] == path.name
+
+    page.goto(url)
+    wait_for_app(page)
+    expect(page.get_by_text(t("kpi.month_of", month="2026-11"))).to_be_visible(timeout=60_000)
+    card = page.locator('[data-testid="stMetric"]').filter(has_text=t("kpi.satisfaction_rate"))
+    expect(card.locator('[data-testid="stMetricValue"]')).to_have_text("95.0%")
