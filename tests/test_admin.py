@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -421,13 +422,43 @@ def test_the_admin_page_lists_accounts_log_and_lists_and_adds_an_account(store, 
     app.selectbox(key="w_admin_role").set_value("analyst")
     app.text_input(key="w_admin_new_password").input("Password-2026")
     app.text_input(key="w_admin_new_again").input("Password-2026")
-    app.button[0].click().run()  # the form's submit button comes first on the page
+    next(b for b in app.button if b.label == t("admin.accounts.submit_add")).click().run()
     assert_clean(app)
     assert auth.load_accounts(root)["li.na"]["role"] == "analyst"
     done = t("admin.accounts.added", name="li.na", role=t("role.analyst"))
     assert done in [s.value for s in app.success]
     (event,) = events(root, "users.add").to_dict("records")
     assert (event["user"], event["target"], event["outcome"]) == ("boss", "li.na", "done")
+
+
+def test_the_admin_page_changes_a_role_resets_a_password_and_removes_after_confirming(
+    store, network_facing
+):
+    root = store.root
+    auth.add_user(root, "li.na", "viewer", "Password-2026")
+    app = admin_page(root)
+    app.switch_page("pages/admin.py").run()
+    app.selectbox(key="w_admin_account").set_value("li.na").run()
+    app.selectbox(key="w_admin_set_role_li.na").set_value("analyst")
+    app.button(key="w_admin_set_role").click().run()
+    assert_clean(app)
+    assert auth.load_accounts(root)["li.na"]["role"] == "analyst"
+
+    app.text_input(key="w_admin_reset_password").input("Changed-2026")
+    app.text_input(key="w_admin_reset_again").input("Changed-2026")
+    next(b for b in app.button if b.label == t("admin.accounts.reset")).click().run()
+    assert_clean(app)
+    limiter = auth.RateLimiter()
+    assert auth.authenticate(root, "li.na", "Changed-2026", limiter=limiter) is not None
+
+    app.button(key="w_admin_rm").click().run()
+    assert t("admin.accounts.remove_confirm", name="li.na") in [w.value for w in app.warning]
+    assert "li.na" in auth.load_accounts(root)  # nothing removed before the confirmation
+    app.button(key="w_admin_rm_yes").click().run()
+    assert_clean(app)
+    assert set(auth.load_accounts(root)) == {"boss"}
+    assert t("admin.accounts.removed", name="li.na") in [s.value for s in app.success]
+    assert audit.read(root)["action"].tolist() == ["users.set-role", "users.passwd", "users.remove"]
 
 
 def test_the_admin_page_replaces_a_reference_list_from_an_upload(store, network_facing):
@@ -460,3 +491,36 @@ def test_the_admin_page_shows_why_an_upload_is_refused(store, network_facing):
     (error,) = app.error
     assert t("admin.reference.refused") in error.value and "gat" in error.value
     assert not [b for b in app.button if b.key == "w_reference_go"]
+
+
+@pytest.mark.browser
+def test_downloads_in_a_real_browser_are_built_on_the_click_and_audited(
+    page, server_factory, tmp_path
+):
+    from conftest import wait_for_app
+
+    url = server_factory(tmp_path)  # loopback, no account: desktop mode, the local user is admin
+    page.goto(f"{url}/admin")
+    wait_for_app(page)
+    page.get_by_role("tab", name=t("admin.tab.reference")).click()
+    assert audit.read(tmp_path).empty  # offering a download records nothing
+    with page.expect_download() as download:
+        page.get_by_role("button", name=t("admin.reference.download")).click()
+    content = Path(download.value.path()).read_bytes()
+    assert content.startswith(b"\xef\xbb\xbfdistrict_code,")
+    assert content.count(b"\n") == 13
+    (event,) = audit.read(tmp_path).to_dict("records")
+    assert (event["action"], event["user"], event["dataset"]) == (
+        "export.reference",
+        "local",
+        "districts",
+    )
+
+    page.reload()
+    wait_for_app(page)
+    page.get_by_role("tab", name=t("admin.tab.audit")).click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name=t("admin.audit.csv")).click()
+    exported = pd.read_csv(download.value.path(), encoding="utf-8-sig", dtype=str)
+    assert exported["action"].tolist() == ["export.reference"]
+    assert audit.read(tmp_path)["action"].tolist() == ["export.reference", "export.audit"]
