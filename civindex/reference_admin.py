@@ -65,6 +65,17 @@ class Checked:
     def ok(self) -> bool:
         return self.frame is not None and not self.problems
 
+    def summary(self) -> list[str]:
+        """The counts of added, removed and changed codes, then each non-empty list of them."""
+        counts = dict(added=len(self.added), removed=len(self.removed), changed=len(self.changed))
+        lines = [t("admin.reference.changes", **counts)]
+        for name, codes in (("added", self.added), ("removed", self.removed)):
+            if codes:
+                lines.append(t(f"admin.reference.codes_{name}", codes=_listed(codes)))
+        if self.changed:
+            lines.append(t("admin.reference.codes_changed", codes=_listed(self.changed)))
+        return lines
+
 
 @dataclass(frozen=True)
 class Replaced:
@@ -72,6 +83,10 @@ class Replaced:
     rows: int
     kept: Path
     sha256: str
+
+    def message(self) -> str:
+        kind = t(f"admin.reference.kind.{self.kind}")
+        return t("admin.reference.replaced", kind=kind, rows=self.rows, kept=self.kept.name)
 
 
 def _check_kind(kind: str) -> None:

@@ -46,6 +46,22 @@ def role_label(role: str) -> str:
     return t(f"role.{role}")
 
 
+def password_submitted(prefix: str, submit: str) -> str | None:
+    """A form's two password fields and its submit button: the password once both match."""
+    first = st.text_input(
+        t("admin.accounts.password"), type="password", key=f"w_admin_{prefix}_password"
+    )
+    again = st.text_input(
+        t("admin.accounts.password_again"), type="password", key=f"w_admin_{prefix}_again"
+    )
+    if not st.form_submit_button(submit):
+        return None
+    if first != again:
+        st.error(t("admin.accounts.mismatch"))
+        return None
+    return first
+
+
 accounts_tab, audit_tab, reference_tab = st.tabs(
     [t("admin.tab.accounts"), t("admin.tab.audit"), t("admin.tab.reference")]
 )
@@ -72,20 +88,12 @@ with accounts_tab:
         role = st.selectbox(
             t("admin.accounts.role"), auth.ROLES, format_func=role_label, key="w_admin_role"
         )
-        password = st.text_input(
-            t("admin.accounts.password"), type="password", key="w_admin_new_password"
-        )
-        again = st.text_input(
-            t("admin.accounts.password_again"), type="password", key="w_admin_new_again"
-        )
-        if st.form_submit_button(t("admin.accounts.submit_add")):
-            if password != again:
-                st.error(t("admin.accounts.mismatch"))
-            else:
-                attempt(
-                    lambda: admin.add_account(root, actor, name.strip(), role, password),
-                    t("admin.accounts.added", name=name.strip(), role=role_label(role)),
-                )
+        password = password_submitted("new", t("admin.accounts.submit_add"))
+        if password is not None:
+            attempt(
+                lambda: admin.add_account(root, actor, name.strip(), role, password),
+                t("admin.accounts.added", name=name.strip(), role=role_label(role)),
+            )
     if not accounts.empty:
         chosen = st.selectbox(t("admin.accounts.pick"), accounts["name"], key="w_admin_account")
         current_role = accounts.set_index("name").loc[chosen, "role"]
@@ -118,20 +126,12 @@ with accounts_tab:
                     st.session_state.pop(PENDING)
                     st.rerun()
         with right, st.form("admin_reset", clear_on_submit=True, border=False):
-            password = st.text_input(
-                t("admin.accounts.password"), type="password", key="w_admin_reset_password"
-            )
-            again = st.text_input(
-                t("admin.accounts.password_again"), type="password", key="w_admin_reset_again"
-            )
-            if st.form_submit_button(t("admin.accounts.reset")):
-                if password != again:
-                    st.error(t("admin.accounts.mismatch"))
-                else:
-                    attempt(
-                        lambda: admin.reset_password(root, actor, chosen, password),
-                        t("admin.accounts.reset_done", name=chosen),
-                    )
+            password = password_submitted("reset", t("admin.accounts.reset"))
+            if password is not None:
+                attempt(
+                    lambda: admin.reset_password(root, actor, chosen, password),
+                    t("admin.accounts.reset_done", name=chosen),
+                )
 
 with audit_tab:
     actions, users = admin.audit_choices(root, actor)
@@ -199,33 +199,15 @@ with reference_tab:
             problems = "\n".join(f"- {literal(p)}" for p in checked.problems)
             st.error(f"{t('admin.reference.refused')}\n\n{problems}", icon=":material/error:")
         else:
-            st.info(
-                t(
-                    "admin.reference.changes",
-                    added=len(checked.added),
-                    removed=len(checked.removed),
-                    changed=len(checked.changed),
-                ),
-                icon=":material/difference:",
-            )
-            for key, codes in (
-                ("admin.reference.codes_added", checked.added),
-                ("admin.reference.codes_removed", checked.removed),
-                ("admin.reference.codes_changed", checked.changed),
-            ):
-                if codes:
-                    st.caption(literal(t(key, codes=", ".join(codes))))
+            first, *codes = checked.summary()
+            st.info(first, icon=":material/difference:")
+            for line in codes:
+                st.caption(literal(line))
             if st.button(t("admin.reference.replace"), type="primary", key="w_reference_go"):
 
                 def replaced(result: reference_admin.Replaced) -> str:
                     st.session_state["_admin_uploader"] = counter + 1  # a fresh, empty uploader
-                    kind_label = t(f"admin.reference.kind.{kind}")
-                    return t(
-                        "admin.reference.replaced",
-                        kind=kind_label,
-                        rows=result.rows,
-                        kept=result.kept.name,
-                    )
+                    return result.message()
 
                 attempt(
                     lambda: reference_admin.replace(

@@ -110,6 +110,12 @@ def test_a_replacement_reports_added_removed_and_changed_codes(store):
     checked = reference_admin.check("units", units(root, edit), "u.csv", root)
     assert checked.ok, checked.problems
     assert (checked.added, checked.removed, checked.changed) == (["new1"], ["mzt"], ["gat"])
+    assert checked.summary() == [
+        t("admin.reference.changes", added=1, removed=1, changed=1),
+        t("admin.reference.codes_added", codes="new1"),
+        t("admin.reference.codes_removed", codes="mzt"),
+        t("admin.reference.codes_changed", codes="gat"),
+    ]
 
 
 def test_booleans_are_written_in_lower_case_and_excel_files_are_read(store):
