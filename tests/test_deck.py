@@ -15,7 +15,6 @@ from civindex.charts.spec import ChartSpec, Target
 from civindex.cli_deck import page_deck
 from civindex.config import REPO_ROOT as REPO
 from civindex.db import Database
-from civindex.store import Store
 
 
 def _charts(presentation):
@@ -71,7 +70,7 @@ def _expected_series(spec: ChartSpec) -> dict[str, list]:
     }
 
 
-def test_overview_deck_matches_the_page_and_the_queries(demo_env):
+def test_overview_deck_matches_the_page_and_the_queries(demo_store):
     deck = page_deck("overview", {"from": ["2025-11"], "to": ["2026-10"]})
     assert deck.charts, "the overview draws charts"
     assert deck.kpis and deck.demo_notice
@@ -90,7 +89,7 @@ def test_overview_deck_matches_the_page_and_the_queries(demo_env):
             expected[spec.target.label] = [spec.target.value] * len(next(iter(expected.values())))
         assert got == expected, spec.key
     # The KPI slide's satisfaction value equals the named query for October 2026.
-    monthly = Database(Store(demo_env)).run(
+    monthly = Database(demo_store).run(
         "satisfaction_monthly",
         start=pd.Timestamp("2026-10-01").date(),
         end=pd.Timestamp("2026-10-01").date(),
@@ -107,7 +106,7 @@ def test_overview_deck_matches_the_page_and_the_queries(demo_env):
     assert "模拟数据" in title_texts and "2025-11" in title_texts
 
 
-def test_deck_command_writes_a_deck_with_filters(demo_env, tmp_path):
+def test_deck_command_writes_a_deck_with_filters(demo_store, tmp_path):
     out = tmp_path / "overview.pptx"
     result = subprocess.run(
         [
@@ -140,7 +139,7 @@ def test_deck_command_writes_a_deck_with_filters(demo_env, tmp_path):
     assert any(True for _ in _charts(presentation))
 
 
-def test_deck_command_refuses_unknown_filters(demo_env, tmp_path):
+def test_deck_command_refuses_unknown_filters(demo_store, tmp_path):
     result = subprocess.run(
         [
             sys.executable,
