@@ -89,6 +89,7 @@ def test_rates_show_their_interval_n_and_flag_a_small_sample():
     assert list(bars.marker.opacity) == [1.0, 0.45, 1.0]
     (labels,) = [trace for trace in figure.data if trace.name == "labels"]
     assert list(labels.text) == ["97.0% n=400", "94.0% n=25 ⚠", "96.0% n=120"]
+    assert list(labels.y) == [0.98, 0.96, 0.98]  # past the whisker
     note = footnote_text(figure)
     assert "95% Wilson" in note and "n<30" in note
 
@@ -201,7 +202,10 @@ def test_negative_changes_get_room_for_their_labels():
     )
     low, high = figure.layout.xaxis.range
     assert low < -0.1 and high >= 0.3
-    assert list(figure.data[0].text) == ["30.0%", "-10.0%"]
+    (labels,) = [trace for trace in figure.data if trace.name == "labels"]
+    assert list(labels.text) == [" 30.0%", "-10.0% "]
+    assert list(labels.textposition) == ["middle right", "middle left"]
+    assert figure.data[0].text is None  # text on a bar would stop a click selecting it
 
 
 def test_an_empty_result_still_draws_titles_and_says_so():

@@ -223,10 +223,11 @@ def _bar_traces(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> list[g
             cliponaxis=False,
         )
         texts = [_text(v, n, spec) for v, n in zip(values, n_values, strict=True)]
-        if spec.data_labels and error is not None and spec.series is None:
-            # Labels go past the interval's whisker, where neither can hide the other.
+        if spec.data_labels and spec.series is None:
+            # Labels as their own text trace: past the interval's whisker, where neither hides
+            # the other, and off the bar, whose `text` would stop a click from selecting it.
             traces.append(trace)
-            traces.append(_whisker_labels(spec, part, categories, texts, horizontal))
+            traces.append(_end_labels(spec, part, categories, texts, horizontal))
             continue
         if spec.data_labels:
             stacked = spec.kind.startswith("stacked")
@@ -240,16 +241,27 @@ def _bar_traces(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> list[g
     return traces
 
 
-def _whisker_labels(
+def _end_labels(
     spec: ChartSpec, part: pd.DataFrame, categories: list[str], texts: list[str], horizontal: bool
 ) -> go.Scatter:
-    ends = part[spec.error_high].astype(float).fillna(part[spec.y].astype(float)).tolist()
+    values = part[spec.y].astype(float)
+    ends = values
+    if spec.error_low and spec.error_high:
+        ends = part[spec.error_high].astype(float).fillna(values)
+    negative = (values < 0).tolist()
+    if horizontal:
+        position = ["middle left" if below else "middle right" for below in negative]
+        texts = [
+            f"{text} " if below else f" {text}" for text, below in zip(texts, negative, strict=True)
+        ]
+    else:
+        position = ["bottom center" if below else "top center" for below in negative]
     return go.Scatter(
-        x=ends if horizontal else categories,
-        y=categories if horizontal else ends,
+        x=ends.tolist() if horizontal else categories,
+        y=categories if horizontal else ends.tolist(),
         mode="text",
-        text=[f" {text}" for text in texts] if horizontal else texts,
-        textposition="middle right" if horizontal else "top center",
+        text=texts,
+        textposition=position,
         textfont=dict(size=BODY_SIZE - 1, color=INK),
         showlegend=False,
         hoverinfo="skip",
