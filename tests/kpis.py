@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from civindex import warnings
 from civindex.db import Database
 from civindex.i18n import catalogue
 from civindex.store import Store
@@ -59,4 +60,7 @@ def expected_kpis(data_dir: Path, month: date) -> dict[str, float]:
         "volunteer_hours": at_month("participation_monthly", "volunteer_hours"),
         "satisfaction_rate": at_month("satisfaction_monthly", "satisfaction_rate"),
         "civilization_index": float(rounds["civilization_index"].iloc[-1]),
+        "warning_units": float(
+            len(warnings.collect(lambda name, **p: database.run(name, **(params | p))).units())
+        ),
     }
