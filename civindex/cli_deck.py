@@ -82,9 +82,9 @@ def page_deck(page: str, params: dict[str, list[str]], timeout: float = 180) -> 
 
 
 def cmd_deck(args, store) -> int:
-    import logging
+    from streamlit.logger import set_log_level
 
-    logging.getLogger("streamlit").setLevel(logging.ERROR)
+    set_log_level("error")
     params: dict[str, list[str]] = {}
     for key, value in args.param:
         if key not in (*URL_KEYS, *PROFILE_KEYS):
@@ -97,6 +97,16 @@ def cmd_deck(args, store) -> int:
     deck = page_deck(args.page, params)
     out = Path(args.out)
     out.write_bytes(decks.build(deck))
+    if args.png_dir:
+        from civindex.charts.images import ImageUnavailable, write_pngs
+
+        folder = Path(args.png_dir)
+        try:
+            write_pngs(deck.charts, folder)
+        except ImageUnavailable as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(f"{folder}: {len(deck.charts)} PNG files at scale 3")
     audit.record(
         store.root, "export.deck", args.user, file=out.name, page=args.page, outcome="done"
     )
@@ -118,6 +128,7 @@ def add_parser(commands) -> None:
     parser = commands.add_parser("deck", help="write a page's meeting deck (PPTX, native charts)")
     parser.add_argument("page", choices=list(PAGES))
     parser.add_argument("--out", required=True, help="the .pptx file to write")
+    parser.add_argument("--png-dir", help="also write each chart as a PNG (scale 3) here")
     parser.add_argument(
         "--param",
         type=_raw_param,

@@ -181,3 +181,23 @@ def test_every_category_kind_is_a_native_chart(kind):
         "2025": [10.0, 20.0],
         "2026": [30.0, 40.0],
     }
+
+
+def test_server_side_png_at_scale_3(browser, tmp_path):
+    """Needs Chromium (the `browser` fixture skips locally without it, fails in CI)."""
+    import struct
+
+    from civindex.charts.images import write_pngs
+
+    data = pd.DataFrame({"单位": ["省发改委", "省教育厅"], "满意率": [0.97, 0.94]})
+    specs = [
+        ChartSpec("by_unit", "bar", data, "单位", "满意率", "各单位满意率", subtitle="2026-10"),
+        ChartSpec("by_unit_col", "column", data, "单位", "满意率", "各单位满意率", height=500),
+    ]
+    paths = write_pngs(specs, tmp_path)
+    for spec, path in zip(specs, paths, strict=True):
+        header = path.read_bytes()[:24]
+        assert header[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = struct.unpack(">II", header[16:24])
+        assert (width, height) == (1200 * 3, spec.height * 3)
+        assert path.name.startswith(spec.key)
