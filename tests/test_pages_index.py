@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pandas as pd
 import pyarrow as pa
 import pytest
-from conftest import DEMO_END
+from conftest import DEMO_END, wait_for_app
 from streamlit.testing.v1 import AppTest
 
 from civindex import reference
@@ -220,3 +221,25 @@ def test_page_in_english(demo_env):
         "mock assessment",
         "third-party inspection",
     }
+
+
+@pytest.mark.browser
+def test_a_row_of_the_ranking_opens_the_district_profile(page, demo_server, demo_dir):
+    from playwright.sync_api import expect
+
+    page.goto(f"{demo_server}/index_results?from=2026-01&district=350102")
+    wait_for_app(page)
+    table = page.locator('[data-testid="stDataFrame"]').first
+    table.evaluate("element => element.scrollIntoView({block: 'center'})")
+    page.wait_for_timeout(300)
+    box = table.bounding_box()
+    # The row-selection checkbox sits at the left edge of the first data row.
+    page.mouse.click(box["x"] + 15, box["y"] + 53)
+
+    page.wait_for_url("**/district_profile?**", timeout=30_000)
+    wait_for_app(page)
+    kept = parse_qs(page.url.split("?", 1)[1])
+    assert kept["focus_district"] == ["350102"] and kept["from"] == ["2026-01"]
+    expect(page.get_by_role("heading", level=1)).to_contain_text("鼓楼")
+    gulou = latest_round(demo_dir, districts=["350102"]).iloc[0]
+    expect(page.get_by_text(f"{gulou['index_change']:+.2f}").first).to_be_visible()

@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
-from conftest import DEMO_END
+from conftest import DEMO_END, wait_for_app
 from streamlit.testing.v1 import AppTest
 
 from civindex import reference, warnings
@@ -141,3 +141,25 @@ def test_an_empty_data_dir_shows_the_empty_state(tmp_path, monkeypatch, lang):
     monkeypatch.setenv("CIVINDEX_DATA_DIR", str(tmp_path))
     at = open_page(lang=lang)
     assert at.info and not at.get("page_link")
+
+
+@pytest.mark.browser
+def test_a_warned_units_link_opens_its_profile_with_the_filters_kept(page, demo_server, demo_dir):
+    from playwright.sync_api import expect
+
+    page.goto(f"{demo_server}/warnings?from=2026-01&district=350102")
+    wait_for_app(page)
+    found = expected(demo_dir, districts=["350102"])
+    first = found.rule("satisfaction")["unit_code"].iloc[0]
+    name = reference.names("units", "zh", demo_dir)[first]
+
+    page.get_by_role("link", name=name).first.click()
+
+    page.wait_for_url("**/unit_profile?**", timeout=30_000)
+    wait_for_app(page)
+    kept = parse_qs(page.url.split("?", 1)[1])
+    assert kept["focus_unit"] == [first]
+    assert kept["district"] == ["350102"] and kept["from"] == ["2026-01"]
+    expect(page.get_by_role("heading", level=1)).to_contain_text(name)
+    heading = catalogue()["warnings.rule.satisfaction"]["zh"].format(months=2, target="95%")
+    expect(page.get_by_text(heading)).to_be_visible()
