@@ -152,6 +152,8 @@ def kpi_card(card: Card, unit: str = "", help_text: str | None = None) -> None:
         format_value(card, unit),
         delta=yoy,
         delta_description=delta_label if yoy else None,
+        # Fewer units on the warning list is the good direction.
+        delta_color="inverse" if card.key == "warning_units" else "normal",
         help=help_text,
         border=True,
     )
