@@ -305,3 +305,21 @@ def test_footnote_marks_demo_data(demo_env):
     filters = Filters(start=date(2026, 1, 1), end=date(2026, 10, 1))
     context = PageContext(store, store.snapshot(), filters, choices)
     assert "模拟数据" in footnote(context).splitlines()[0]
+
+
+def test_columns_with_labels_get_headroom_and_keep_their_margins():
+    data = pd.DataFrame({"level": ["5", "4"], "share": [0.6, 0.3]})
+    spec = ChartSpec(
+        key="d",
+        kind="column",
+        data=data,
+        x="level",
+        y="share",
+        title="t",
+        subtitle="s",
+        number_format="percent1",
+        data_labels=True,
+    )
+    figure = to_figure(spec)
+    assert figure.layout.yaxis.range == pytest.approx((0, 0.672))
+    assert figure.layout.margin.t >= 76

@@ -463,6 +463,11 @@ def to_figure(spec: ChartSpec) -> go.Figure:
         value_axis["range"] = _percent_range(spec, data)
     if value_axis.get("range") is None and horizontal and spec.data_labels and not data.empty:
         value_axis["range"] = _signed_range(data[spec.y])
+    elif value_axis.get("range") is None and spec.kind == "column" and spec.data_labels:
+        column = spec.error_high if spec.error_high else spec.y
+        highest = float(data[column].max()) if len(data) else 0.0
+        if highest > 0 and (data[spec.y] >= 0).all():
+            value_axis["range"] = [0, highest * 1.12]  # headroom for the labels above columns
     category_axis = dict(
         title=dict(text=_axis_title(spec.label(spec.x), spec.x_unit)),
         tickangle=-45 if rotate else None,
