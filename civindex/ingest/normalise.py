@@ -39,15 +39,66 @@ EXCEL_EPOCH = date(1899, 12, 30)
 YEARS = (1990, 2100)
 
 
-def clean(values: pa.Array) -> pa.Array:
-    """NFKC-normalised, trimmed text; placeholders for "nothing" become empty."""
-    text = pc.utf8_trim_whitespace(pc.utf8_normalize(values, "NFKC"))
-    placeholder = pc.is_in(pc.utf8_lower(text), value_set=pa.array(sorted(PLACEHOLDERS)))
-    return pc.if_else(placeholder, "", text)
+# Characters NFKC changes that turn up in office files: full-width forms, the ideographic and
+# no-break spaces, circled numbers. A column without any skips the (costly) normalisation.
+COMPATIBILITY = r"[\x{00A0}\x{2000}-\x{200B}\x{2150}-\x{24FF}\x{3000}\x{FF01}-\x{FFEE}]"
+PLACEHOLDER_SET = pa.array(sorted({v for p in PLACEHOLDERS for v in (p, p.upper(), p.title())}))
+SAMPLE = 10_000
+
+
+def _clean_text(values: pa.Array, always_nfkc: bool) -> pa.Array:
+    if always_nfkc or pc.any(pc.match_substring_regex(values, COMPATIBILITY)).as_py():
+        values = pc.utf8_normalize(values, "NFKC")
+    text = pc.utf8_trim_whitespace(values)
+    return pc.if_else(pc.is_in(text, value_set=PLACEHOLDER_SET), "", text)
+
+
+def _dictionary(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
+    """(distinct values, index of each value into them), without copying the strings."""
+    encoded = pc.dictionary_encode(values)
+    if isinstance(encoded, pa.Array):
+        return encoded.dictionary, encoded.indices
+    encoded = encoded.unify_dictionaries()
+    if encoded.num_chunks == 0:
+        return pa.array([], pa.string()), pa.array([], pa.int32())
+    indices = pa.chunked_array([c.indices for c in encoded.chunks], pa.int32())
+    return encoded.chunk(0).dictionary, indices.combine_chunks()
+
+
+def clean(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """NFKC-normalised, trimmed text; placeholders for "nothing" become empty. A column of few
+    distinct values (units, dates, ratings) is cleaned once per distinct value."""
+    sample = values.slice(0, SAMPLE)
+    if len(values) > SAMPLE and pc.count_distinct(sample).as_py() > len(sample) // 2:
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        return _clean_text(values, always_nfkc=False)
+    dictionary, indices = _dictionary(values)
+    return _clean_text(dictionary, always_nfkc=True).take(indices)
 
 
 def is_empty(values: pa.Array) -> np.ndarray:
     return pc.equal(values, "").to_numpy(zero_copy_only=False)
+
+
+def blank_rows(columns: list) -> np.ndarray:
+    """Rows where every cell is empty or only spaces."""
+    lengths = [pc.utf8_length(c) for c in columns]
+    total = lengths[0]
+    for length in lengths[1:]:
+        total = pc.add(total, length)
+    total = total.to_numpy(zero_copy_only=False)
+    blank = total == 0
+    # Only short rows can be all spaces; check just those.
+    candidates = np.flatnonzero((total > 0) & (total <= 4 * len(columns)))
+    if len(candidates):
+        picked = pa.array(candidates, pa.int64())
+        spaces = np.ones(len(candidates), dtype=bool)
+        for column in columns:
+            trimmed = pc.utf8_trim_whitespace(column.take(picked))
+            spaces &= pc.equal(trimmed, "").to_numpy(zero_copy_only=False)
+        blank[candidates[spaces]] = True
+    return blank
 
 
 def map_distinct(values: pa.Array, parse: Callable[[str], object], type_: pa.DataType):
@@ -217,14 +268,21 @@ class Choices:
         return map_distinct(values, self.value, pa.string())
 
 
-def total_rows(columns: list[pa.Array]) -> np.ndarray:
-    """Rows whose first non-empty cell says 合计, 总计 or 小计."""
+def total_rows(columns: list) -> np.ndarray:
+    """Rows whose first non-empty cell says 合计, 总计 or 小计 (or Total)."""
     if not columns:
         return np.zeros(0, dtype=bool)
-    first = pa.array([""] * len(columns[0]), pa.string())
+    result = np.zeros(len(columns[0]), dtype=bool)
+    undecided = np.arange(len(columns[0]))  # rows whose cells so far were all empty
     for column in columns:
-        first = pc.if_else(pc.equal(first, ""), column, first)
-    return pc.match_substring_regex(first, TOTAL_ROW).to_numpy(zero_copy_only=False)
+        if not len(undecided):
+            break
+        cells = column if len(undecided) == len(column) else column.take(pa.array(undecided))
+        cells = pc.utf8_trim_whitespace(cells)
+        marked = pc.match_substring_regex(cells, TOTAL_ROW).to_numpy(zero_copy_only=False)
+        result[undecided[marked]] = True
+        undecided = undecided[pc.equal(cells, "").to_numpy(zero_copy_only=False)]
+    return result
 
 
 def text(values: pa.Array) -> pa.Array:

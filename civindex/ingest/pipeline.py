@@ -137,12 +137,20 @@ def prepare(
         prepared.skipped_totals = built.skipped_totals
         prepared.is_level_table = built.is_level_table
     if store is not None:
-        earlier = store.find_sha256(ds.name, prepared.sha256)
+        earlier = earlier_batch(store, ds.name, prepared.sha256)
         if earlier:
             prepared.earlier = earlier
             report.add(ERROR, identical_message(earlier))
     progress(1.0, t("ingest.progress.done"))
     return prepared
+
+
+def earlier_batch(store, dataset_name: str, sha256: str) -> dict | None:
+    """The live batch that published this same file, if any. The commit log is read first;
+    only when a commit names this SHA-256 are the data files read to see if it is still live."""
+    if not any(e["sha256"] == sha256 for e in store.history(dataset_name)):
+        return None
+    return store.find_sha256(dataset_name, sha256)
 
 
 def identical_message(earlier: dict) -> str:

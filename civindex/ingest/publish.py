@@ -16,7 +16,7 @@ from pathlib import Path, PurePath
 from civindex import audit
 from civindex.auth import Actor, require
 from civindex.i18n import t
-from civindex.ingest.pipeline import Prepared, identical_message
+from civindex.ingest.pipeline import Prepared, earlier_batch, identical_message
 from civindex.store import Commit, OverlapError, Store, StoreError
 
 UPLOADS = "uploads"
@@ -113,7 +113,7 @@ def publish(
     root = store.root
     try:
         require(user, "analyst", f"publish to {prepared.dataset}")
-        earlier = store.find_sha256(prepared.dataset, prepared.sha256)
+        earlier = earlier_batch(store, prepared.dataset, prepared.sha256)
         if earlier:
             raise IngestError(identical_message(earlier))
         if not prepared.ok:

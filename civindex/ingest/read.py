@@ -53,7 +53,7 @@ class ReadError(Exception):
 @dataclass
 class RawTable:
     headers: list[str]
-    columns: list[pa.Array]  # one string array per header, "" for an empty cell
+    columns: list[pa.Array | pa.ChunkedArray]  # one string column per header, "" when empty
     row_numbers: np.ndarray  # the Excel row of each record
     header_row: int
     kind: str
@@ -272,7 +272,7 @@ def _read_csv(content: bytes, header_score, progress: Progress) -> RawTable:
     progress(0.45, t("ingest.progress.parse"))
     return RawTable(
         headers=headers,
-        columns=[table.column(n).combine_chunks() for n in names],
+        columns=[table.column(n) for n in names],  # chunked; cleaning combines what it uses
         row_numbers=rows,
         header_row=header_row,
         kind="csv",

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 from civindex import reference
 from civindex.i18n import t
 from civindex.ingest import normalise as norm
-from civindex.ingest.headers import HeaderMatch
+from civindex.ingest.headers import HeaderMatch, close_header
 from civindex.ingest.read import RawTable
 from civindex.ingest.report import ERROR, INFO, LISTED_PER_CHECK, WARNING, Report, Text
 from civindex.schema import RATING_LEVELS, Column, dataset
@@ -58,6 +58,7 @@ class Builder:
         self.keep = np.arange(raw.num_rows)
         self.rows = raw.row_numbers
         self._cleaned: dict[int, pa.Array] = {}
+        self.score_percent: np.ndarray | None = None  # 得分 cells written as a percentage
 
     # --- helpers -----------------------------------------------------------------------------
 
@@ -72,10 +73,14 @@ class Builder:
         picked = self.keep[positions[:LISTED_PER_CHECK]]
         return self.raw.columns[index].take(pa.array(picked, pa.int64())).to_pylist()
 
+    def kept(self, array: pa.Array) -> pa.Array:
+        if len(self.keep) == len(array):  # nothing dropped: no copy
+            return array
+        return array.take(pa.array(self.keep, pa.int64()))
+
     def cleaned(self, index: int) -> pa.Array:
         if index not in self._cleaned:
-            taken = self.raw.columns[index].take(pa.array(self.keep, pa.int64()))
-            self._cleaned[index] = norm.clean(taken)
+            self._cleaned[index] = norm.clean(self.kept(self.raw.columns[index]))
         return self._cleaned[index]
 
     def flag(
@@ -113,11 +118,8 @@ class Builder:
         raw = self.raw
         if raw.num_rows == 0:
             return 0, 0
-        trimmed = [pc.utf8_trim_whitespace(c) for c in raw.columns]
-        blank = np.ones(raw.num_rows, dtype=bool)
-        for column in trimmed:
-            blank &= norm.is_empty(column)
-        totals = norm.total_rows(trimmed) & ~blank
+        blank = norm.blank_rows(raw.columns)
+        totals = norm.total_rows(raw.columns) & ~blank
         if totals.any():
             self.report.add_rows(
                 INFO,
@@ -135,8 +137,6 @@ class Builder:
             values = self.cleaned(index)
             if not self.raw.headers[index] and norm.is_empty(values).all():
                 continue  # an empty column past the table's edge
-            from civindex.ingest.headers import close_header
-
             guess = close_header(self.raw.headers[index], self.ds.name)
             self.report.add(
                 WARNING,
@@ -286,10 +286,10 @@ class Builder:
                 t("ingest.problem.round_type_unknown"),
                 suggestion=t("ingest.suggest.round_type"),
             )
-        score_percent = getattr(self, "score_percent", None)
-        if score_percent is not None and self.values.get("max_score") is not None:
+        if self.score_percent is not None and self.values.get("max_score") is not None:
             scaled = pc.multiply(self.values["score"], self.values["max_score"])
-            self.values["score"] = pc.if_else(pa.array(score_percent), scaled, self.values["score"])
+            share = pa.array(self.score_percent)
+            self.values["score"] = pc.if_else(share, scaled, self.values["score"])
         if self.values.get("score") is not None and self.values.get("max_score") is not None:
             above = _numpy(
                 pc.fill_null(pc.greater(self.values["score"], self.values["max_score"]), False)
@@ -378,13 +378,19 @@ class Builder:
         if not columns:
             return
         n = len(next(iter(columns.values())))
-        table = pa.table(columns | {"_i": pa.array(np.arange(n))})
         nullable = {"district_code", "window_name", "channel"} if names == LEVEL_KEY else set()
         required = [c for c in columns if c not in nullable]
         where = " and ".join(f'"{c}" is not null' for c in required) or "true"
         partition = ", ".join(f'"{c}"' for c in columns)
         connection = duckdb.connect()
-        connection.register("file_keys", table)
+        connection.register("file_keys", pa.table(columns))
+        repeated = connection.execute(
+            f"select count(*) from (select 1 from file_keys where {where} "
+            f"group by {partition} having count(*) > 1)"
+        ).fetchall()[0][0]
+        if not repeated:  # the common case; only now number the rows to find the repeats
+            return
+        connection.register("file_keys", pa.table(columns | {"_i": pa.array(np.arange(n))}))
         found = connection.execute(
             f"""
             select _i, first_i from (
