@@ -83,7 +83,7 @@ rules = {
 }
 for rule, (heading, explanation) in rules.items():
     rows = found.rule(rule)
-    st.subheader(f"{heading}({rows['unit_code'].nunique()})")
+    st.subheader(t("warnings.with_count", text=heading, count=rows["unit_code"].nunique()))
     st.caption(explanation)
     if rows.empty:
         st.success(t("warnings.none"), icon=":material/check_circle:")
@@ -118,8 +118,9 @@ for rule, (heading, explanation) in rules.items():
 
 watch = found.watch
 if not watch.empty:
+    watch_title = t("warnings.watch", month=f"{month:%Y-%m}", months=warnings.BELOW_TARGET_MONTHS)
     with st.expander(
-        t("warnings.watch", month=f"{month:%Y-%m}", months=warnings.BELOW_TARGET_MONTHS)
-        + f"({watch['unit_code'].nunique()})"
+        t("warnings.with_count", text=watch_title, count=watch["unit_code"].nunique()),
+        expanded=True,
     ):
         satisfaction_rows(watch)
