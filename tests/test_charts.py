@@ -323,3 +323,13 @@ def test_columns_with_labels_get_headroom_and_keep_their_margins():
     figure = to_figure(spec)
     assert figure.layout.yaxis.range == pytest.approx((0, 0.672))
     assert figure.layout.margin.t >= 76
+
+
+def test_heatmap_rows_keep_one_line_and_the_whole_name_in_the_hover():
+    long_name = "Fujian Provincial Department of Ethnic and Religious Affairs"
+    data = pd.DataFrame({"unit": [long_name, "甲"], "month": ["2026-09", "2026-09"], "v": [1, 2]})
+    spec = ChartSpec(key="h", kind="heatmap", data=data, x="month", y="unit", value="v", title="t")
+    figure = to_figure(spec)
+    assert list(figure.data[0].y) == [long_name, "甲"]
+    shown = list(figure.layout.yaxis.ticktext)
+    assert shown[0].endswith("…") and long_name.startswith(shown[0][:-1]) and shown[1] == "甲"

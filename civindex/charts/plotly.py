@@ -57,9 +57,10 @@ TOP_BASE = 76  # title + subtitle band, px
 LEGEND_ROW = 26
 FOOTNOTE_LINE = 17
 EDGE = 14  # px between the figure's left edge and the title, legend and footnote
-WIDE_LEGEND = 6
+WIDE_LEGEND = 6  # more series than this: legend on the right instead of the top
 FOOTNOTE_WIDTH = 640  # px of footnote text per line before it breaks at a separator
-WRAP_WIDTH = 230  # px of a category name before it wraps  # more series than this: legend on the right instead of the top
+WRAP_WIDTH = 230  # px of a category name before it wraps
+HEATMAP_LABEL_WIDTH = 260  # px of a heat-map row name before it is shortened
 
 TICK_FORMATS: dict[NumberFormat, str] = {
     "int": ",.0f",
@@ -359,9 +360,6 @@ def _heatmap_trace(spec: ChartSpec, data: pd.DataFrame) -> go.Heatmap:
             f"%{{z:{HOVER_FORMATS[spec.number_format]}}}<extra></extra>"
         ),
     )
-    if spec.drill:
-        codes = data.drop_duplicates(spec.y).set_index(spec.y)[spec.drill_key or spec.drill]
-        trace.update(customdata=[[codes.get(r)] * len(columns) for r in rows])
     if spec.data_labels:
         trace.update(
             texttemplate=f"%{{z:{TICK_FORMATS[spec.number_format]}}}",
@@ -405,8 +403,8 @@ def to_figure(spec: ChartSpec) -> go.Figure:
     """Draw the spec as a Plotly figure in the house style."""
     data = _month_labels(spec, _sorted(spec))
     horizontal = spec.kind in ("bar", "stacked_bar")
-    if horizontal or spec.kind == "heatmap":
-        data = _wrapped(data, spec.x if horizontal else spec.y)
+    if horizontal:
+        data = _wrapped(data, spec.x)
     figure = go.Figure()
     if spec.kind == "heatmap":
         if not data.empty:
@@ -434,8 +432,10 @@ def to_figure(spec: ChartSpec) -> go.Figure:
         tick_height += 18  # the n line under each month
     bottom = int(tick_height + (26 if has_x_title else 0) + len(footnote) * FOOTNOTE_LINE + 14)
     left = 88
-    if horizontal or spec.kind == "heatmap":
-        left = int(min(340, 50 + _text_width(data, spec.x if horizontal else spec.y)))
+    if horizontal:
+        left = int(min(340, 50 + _text_width(data, spec.x)))
+    elif spec.kind == "heatmap" and not data.empty:
+        left = int(50 + max(_width(_shorten(str(row))) for row in data[spec.y].unique()))
     height = spec.height
     if show_legend and legend_right:
         height = max(height, top + bottom + LEGEND_ROW * len(names))
@@ -473,6 +473,7 @@ def to_figure(spec: ChartSpec) -> go.Figure:
         tickangle=-45 if rotate else None,
     )
     if spec.kind == "heatmap":
+        rows = list(dict.fromkeys(data[spec.y].astype(str))) if spec.y in data else []
         figure.update_layout(
             xaxis=dict(
                 title=dict(text=_axis_title(spec.label(spec.x), spec.x_unit)),
@@ -483,6 +484,10 @@ def to_figure(spec: ChartSpec) -> go.Figure:
                 title=dict(text=_axis_title(spec.label(spec.y), spec.y_unit)),
                 autorange="reversed",
                 automargin=False,
+                # one line per row: long names are shortened here and whole in the hover
+                tickmode="array",
+                tickvals=rows,
+                ticktext=[_shorten(str(row)) for row in rows],
             ),
         )
     elif horizontal:
@@ -634,6 +639,14 @@ def _text_width(data: pd.DataFrame, column: str) -> float:
     if data.empty or column not in data:
         return 0.0
     return max(_width(line) for label in data[column].unique() for line in str(label).split("<br>"))
+
+
+def _shorten(text: str, limit: float = HEATMAP_LABEL_WIDTH) -> str:
+    if _width(text) <= limit:
+        return text
+    while text and _width(text + "…") > limit:
+        text = text[:-1]
+    return text.rstrip() + "…"
 
 
 def _wrapped(data: pd.DataFrame, column: str) -> pd.DataFrame:
