@@ -6,7 +6,7 @@ from civindex.i18n import t
 from civindex.ui import present
 from civindex.ui.access import account_box, current_actor
 from civindex.ui.context import build_context
-from civindex.ui.exports import export_bar, reset
+from civindex.ui.exports import START_PAGE_KEY, export_bar, reset
 from civindex.ui.widgets import banners, filter_bar
 
 st.set_page_config(
@@ -17,40 +17,45 @@ context = build_context()
 actor, access_mode = current_actor(context.store.root)
 st.session_state["_civindex_actor_now"] = actor
 
+# The deck command starts a headless run on the page it exports; a browser starts on 总览.
+start_page = st.session_state.get(START_PAGE_KEY, "pages/overview.py")
+
+
+def page(path: str, title_key: str, icon: str) -> st.Page:
+    return st.Page(path, title=t(title_key), icon=icon, default=path == start_page)
+
+
 pages = {
     t("nav.group.view"): [
-        st.Page(
-            "pages/overview.py", title=t("page.overview"), icon=":material/dashboard:", default=True
-        ),
-        st.Page("pages/participation.py", title=t("page.participation"), icon=":material/groups:"),
-        st.Page("pages/satisfaction.py", title=t("page.satisfaction"), icon=":material/thumb_up:"),
-        st.Page("pages/index_results.py", title=t("page.index"), icon=":material/leaderboard:"),
-        st.Page("pages/unit_profile.py", title=t("page.unit_profile"), icon=":material/badge:"),
-        st.Page(
-            "pages/district_profile.py", title=t("page.district_profile"), icon=":material/map:"
-        ),
-        st.Page(
-            "pages/warnings.py",
-            title=t("page.warnings"),
-            icon=":material/notification_important:",
-        ),
+        page("pages/overview.py", "page.overview", ":material/dashboard:"),
+        page("pages/participation.py", "page.participation", ":material/groups:"),
+        page("pages/satisfaction.py", "page.satisfaction", ":material/thumb_up:"),
+        page("pages/index_results.py", "page.index", ":material/leaderboard:"),
+        page("pages/unit_profile.py", "page.unit_profile", ":material/badge:"),
+        page("pages/district_profile.py", "page.district_profile", ":material/map:"),
+        page("pages/warnings.py", "page.warnings", ":material/notification_important:"),
     ],
 }
 if actor.can("analyst"):
     pages[t("nav.group.data")] = [
-        st.Page("pages/upload.py", title=t("upload.page"), icon=":material/upload_file:"),
-        st.Page("pages/snapshots.py", title=t("snapshots.page"), icon=":material/history:"),
+        page("pages/upload.py", "upload.page", ":material/upload_file:"),
+        page("pages/snapshots.py", "snapshots.page", ":material/history:"),
     ]
 if actor.can("admin"):
     pages[t("nav.group.admin")] = [
-        st.Page("pages/admin.py", title=t("page.admin"), icon=":material/admin_panel_settings:"),
+        page("pages/admin.py", "page.admin", ":material/admin_panel_settings:"),
     ]
-page = st.navigation(pages, position="hidden" if context.filters.present else "sidebar")
+current_page = st.navigation(
+    pages,
+    position="hidden"
+    if context.filters.present or START_PAGE_KEY in st.session_state
+    else "sidebar",
+)
 present.apply(context.filters.present)
 if not context.filters.present:
     account_box(context.store.root, actor, access_mode)
     filter_bar(context)
 banners(context)
 reset()
-page.run()
-export_bar(context, page.title)
+current_page.run()
+export_bar(context, current_page.title)

@@ -1,8 +1,8 @@
 """`python -m civindex deck PAGE --out FILE.pptx [--param key=value …]`.
 
-The page script runs headlessly (Streamlit's AppTest) with the same URL parameters a browser
-would send, and the deck is built from the charts and KPI cards that run drew — so the file
-holds exactly what the page shows for those filters.
+dashboard.py runs headlessly (Streamlit's AppTest) starting on that page, with the URL
+parameters a browser would send, and the deck is built from the charts and KPI cards that run
+drew — so the file holds exactly what the page shows for those filters.
 """
 
 from __future__ import annotations
@@ -25,21 +25,6 @@ PAGES = {
 URL_KEYS = ("from", "to", "district", "system", "unit", "category", "as_of", "lang")
 PROFILE_KEYS = ("focus_unit", "focus_district")
 
-# What dashboard.py does for one page, minus the sidebar: every page is registered (so links
-# between pages resolve) and the requested one is the default, then the deck is assembled.
-RUNNER = """
-import streamlit as st
-from civindex.cli_deck import navigation_pages
-from civindex.ui import exports
-from civindex.ui.context import build_context
-
-context = build_context()
-page = st.navigation(navigation_pages({page!r}), position="hidden")
-exports.reset()
-page.run()
-exports.assemble(context, page.title)
-"""
-
 
 def page_title(page: str) -> str:
     from civindex.i18n import t
@@ -50,27 +35,14 @@ def page_title(page: str) -> str:
         return page
 
 
-def navigation_pages(target: str) -> list:
-    import streamlit as st
-
-    return [
-        st.Page(
-            str(config.REPO_ROOT / path),
-            title=page_title(key),
-            default=key == target,
-            url_path=key,
-        )
-        for key, (path, _title) in PAGES.items()
-        if (config.REPO_ROOT / path).exists()
-    ]
-
-
 def page_deck(page: str, params: dict[str, list[str]], timeout: float = 180) -> decks.Deck:
     from streamlit.testing.v1 import AppTest
 
-    from civindex.ui.exports import DECK_KEY
+    from civindex.ui.exports import DECK_KEY, START_PAGE_KEY
 
-    app = AppTest.from_string(RUNNER.format(page=page), default_timeout=timeout)
+    app = AppTest.from_file(str(config.REPO_ROOT / "dashboard.py"), default_timeout=timeout)
+    # dashboard.py makes this page the default one, so the first (full) run draws it.
+    app.session_state[START_PAGE_KEY] = PAGES[page][0]
     for key, values in params.items():
         app.query_params[key] = values
     app.run()

@@ -201,3 +201,18 @@ def test_server_side_png_at_scale_3(browser, tmp_path):
         width, height = struct.unpack(">II", header[16:24])
         assert (width, height) == (1200 * 3, spec.height * 3)
         assert path.name.startswith(spec.key)
+
+
+@pytest.mark.parametrize("page", ["participation", "satisfaction", "index", "unit", "warnings"])
+def test_every_page_has_a_deck_of_its_own(demo_store, page):
+    from civindex.cli_deck import PAGES, page_title
+
+    deck = page_deck(page, {"from": ["2026-01"], "to": ["2026-10"], "focus_unit": ["gat"]})
+    assert deck.title.endswith(page_title(page))
+    assert deck.charts
+    keys = [spec.key for spec in deck.charts]
+    assert len(keys) == len(set(keys))
+    stem = PAGES[page][0].removeprefix("pages/").removesuffix(".py")
+    assert not all(k.startswith("overview") for k in keys), stem
+    presentation = Presentation(io.BytesIO(decks.build(deck)))
+    assert len(presentation.slides) == 1 + bool(deck.kpis) + len(deck.charts)

@@ -21,6 +21,7 @@ from civindex.ui.context import PageContext
 SPECS_KEY = "_civindex_specs"
 CARDS_KEY = "_civindex_cards"
 DECK_KEY = "_civindex_deck"
+START_PAGE_KEY = "_civindex_start_page"
 
 
 def reset() -> None:
