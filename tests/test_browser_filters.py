@@ -102,7 +102,7 @@ def test_a_click_on_a_units_bar_opens_its_profile_with_the_filters_kept(
     name = reference.names("units", "zh", demo_dir)[first]
 
     chart = page.locator(".js-plotly-plot").filter(has_text="单位排行")
-    expect(chart).to_have_count(1)
+    expect(chart).to_have_count(1, timeout=30_000)
     bar = chart.locator(".trace.bars .point path").first
     bar.evaluate("element => element.scrollIntoView({block: 'center'})")
     page.wait_for_timeout(300)
