@@ -100,7 +100,16 @@ columns[1].metric(t("upload.errors"), f"{report.errors:,}")
 columns[2].metric(t("upload.warnings"), f"{report.warnings:,}")
 if report.problems:
     st.subheader(t("upload.report"))
-    st.dataframe(report.display_frame(), hide_index=True, width="stretch")
+    st.dataframe(
+        report.display_frame(),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            t("ingest.report.row"): st.column_config.NumberColumn(width="small"),
+            t("ingest.report.problem"): st.column_config.TextColumn(width="large"),
+            t("ingest.report.suggestion"): st.column_config.TextColumn(width="large"),
+        },
+    )
     st.download_button(
         t("upload.report.download"),
         report.csv_bytes(),

@@ -159,7 +159,10 @@ def test_upload_a_gbk_csv_in_the_browser_and_see_it_on_the_overview(
     path = tmp_path / "十一月窗口满意度.csv"
     path.write_bytes(november_file(40, 2))
 
-    page.goto(f"{url}/upload")
+    page.goto(url)  # through the app's own navigation, where the 数据管理 group is listed
+    wait_for_app(page)
+    page.get_by_role("link", name=t("upload.page")).click()
+    expect(page.get_by_role("heading", name=t("upload.heading"))).to_be_visible(timeout=60_000)
     wait_for_app(page)
     page.get_by_role("combobox", name=t("upload.dataset")).click()
     page.get_by_role("option", name=views.dataset_label("satisfaction")).click()
@@ -167,7 +170,7 @@ def test_upload_a_gbk_csv_in_the_browser_and_see_it_on_the_overview(
     page.locator('input[type="file"]').set_input_files(str(path))
     expect(page.get_by_text(t("upload.preview"), exact=True)).to_be_visible(timeout=60_000)
     wait_for_app(page)
-    expect(page.get_by_text("GB18030", exact=False)).to_be_visible()
+    expect(page.get_by_text("GB18030", exact=False)).to_be_visible(timeout=30_000)
     page.get_by_role("button", name=t("upload.publish"), exact=True).click()
     expect(page.get_by_text("已发布批次")).to_be_visible(timeout=60_000)
     assert demo_store.count_rows("satisfaction") > 40
@@ -177,4 +180,4 @@ def test_upload_a_gbk_csv_in_the_browser_and_see_it_on_the_overview(
     wait_for_app(page)
     expect(page.get_by_text(t("kpi.month_of", month="2026-11"))).to_be_visible(timeout=60_000)
     card = page.locator('[data-testid="stMetric"]').filter(has_text=t("kpi.satisfaction_rate"))
-    expect(card.locator('[data-testid="stMetricValue"]')).to_have_text("95.0%")
+    expect(card.locator('[data-testid="stMetricValue"]')).to_have_text("95.0%", timeout=30_000)
