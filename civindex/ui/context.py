@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from civindex import config, reference
+from civindex import config, recovery, reference
 from civindex.db import open_database, reference_key, snapshot_key
 from civindex.filters import Choices, Filters, default_filters, from_query, has_filter_keys
 from civindex.i18n import set_language, t
@@ -19,12 +20,17 @@ from civindex.store import Snapshot, Store
 
 CONTEXT_KEY = "_civindex_context"
 FILTERS_KEY = "_civindex_filters"
+# When a list is stored under this key (the benchmark does), every named query a run asks for
+# is appended to it as (name, params), so its raw DuckDB time can be measured apart.
+QUERY_LOG_KEY = "_civindex_query_log"
 PAGE_KEYS = ("focus_unit", "focus_district")
 
 
 @st.cache_resource(show_spinner=False)
 def get_store(root: str) -> Store:
-    return Store(Path(root))
+    store = Store(Path(root))
+    recovery.recover_once(store)  # what a killed publish left behind, once per process
+    return store
 
 
 def _hashable(value):
@@ -32,11 +38,20 @@ def _hashable(value):
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)
-def _cached_run(root: str, snapshot: tuple, references: tuple, name: str, params: tuple):
-    store = get_store(root)
-    database = open_database(store, dict(snapshot))
-    bound = {k: list(v) if isinstance(v, tuple) else v for k, v in params}
-    return database.run(name, **bound)
+def _cached_run(key: str, _root: str, _snapshot: tuple, _name: str, _params: tuple):
+    """`key` is the repr of (root, snapshot, references, name, params): Streamlit hashes that one
+    string instead of walking every parameter, which was most of a warm page's time."""
+    database = open_database(get_store(_root), dict(_snapshot))
+    bound = {k: list(v) if isinstance(v, tuple) else v for k, v in _params}
+    return database.run(_name, **bound)
+
+
+def _run(root: str, snapshot: tuple, references: tuple, name: str, params: tuple):
+    log = st.session_state.get(QUERY_LOG_KEY)
+    if isinstance(log, list):
+        log.append((name, dict(params)))
+    key = repr((root, snapshot, references, name, params))
+    return _cached_run(key, root, snapshot, name, params)
 
 
 @st.cache_data(max_entries=64, ttl=30, show_spinner=False)
@@ -60,13 +75,18 @@ class PageContext:
         """A named query over this context's snapshot, cached by (query, params, snapshot)."""
         bound = self.filters.params() | params
         key = tuple(sorted((k, _hashable(v)) for k, v in bound.items()))
-        return _cached_run(
+        return _run(
             self.root,
             snapshot_key(self.snapshot),
-            reference_key(self.store.root),
+            self.references,
             name,
             key,
         ).copy()
+
+    @cached_property
+    def references(self) -> tuple:
+        """The reference lists' file stamps, read once per run rather than once per query."""
+        return reference_key(self.store.root)
 
     @property
     def has_data(self) -> bool:
@@ -87,7 +107,7 @@ def _query_params() -> dict[str, list[str]]:
 
 
 def _choices(store: Store, snapshot: Snapshot) -> Choices:
-    extent = _cached_run(
+    extent = _run(
         str(store.root), snapshot_key(snapshot), reference_key(store.root), "data_extent", ()
     )
     months = [pd.Timestamp(m).date() for m in extent["first_month"].dropna()]
@@ -136,8 +156,22 @@ def build_context() -> PageContext:
     return context
 
 
+def _leave_pages_directory_mode() -> None:
+    """Streamlit decides per process, before any script runs, whether the app is a legacy
+    `pages/` directory app; until some session has called st.navigation it runs a deep link
+    such as /warnings as a page of its own, without dashboard.py (no filters, no sign-in, every
+    file listed). A page that finds itself run that way switches the flag off and reruns, so
+    the run goes through dashboard.py's navigation and lands on the same page."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def current() -> PageContext:
     """The context dashboard.py built for this run; pages call this."""
+    _leave_pages_directory_mode()
     context = st.session_state.get(CONTEXT_KEY)
     if context is None:
         return build_context()
