@@ -81,7 +81,7 @@ def test_dry_run_validates_and_previews_only(tmp_path):
     )
     result = ingest(data, str(good), "--dataset", "satisfaction", "--dry-run", expect=0)
     assert "2024-10 窗口满意率" in result.stdout and "50.0%" in result.stdout
-    assert "nothing written" in result.stdout
+    assert "试运行:2 行检查通过,未写入任何数据" in result.stdout
     assert not data.exists() or not any(data.iterdir())
     bad = write(tmp_path, "y.csv", [HEADER])
     assert (
@@ -106,7 +106,7 @@ def test_overlap_needs_replace_overlap(tmp_path):
     assert "1 行与已发布的数据重复" in refused.stdout
     assert Store(data).version("satisfaction") == 0
     replaced = ingest(data, str(fixed), "--dataset", "satisfaction", "--replace-overlap", expect=0)
-    assert "(replace)" in replaced.stdout
+    assert "satisfaction 已发布为版本 1(replace)" in replaced.stdout
     ratings = sorted(Store(data).read("satisfaction")["rating_overall"].to_pylist())
     assert ratings == [2, 4]
 

@@ -79,14 +79,22 @@ def run(args, store: Store) -> int:
                     batches="、".join(result.overlap_batches),
                 )
             )
-        print(f"dry run: {prepared.row_count} rows valid; nothing written")
+        print(t("ingest.cli.dry_run", rows=f"{prepared.row_count:,}"))
         return 0
     try:
         commit = publish(prepared, store, user=args.user, replace_overlap=args.replace_overlap)
     except IngestError as error:
         print(str(error))
         return 1
+    # Two stable lines for scripts, then one for people.
     print(f"upload_id {commit.upload_id}")
     print(f"rows {commit.rows}")
-    print(f"{commit.dataset} version {commit.version} ({commit.action})")
+    print(
+        t(
+            "ingest.cli.published",
+            dataset=commit.dataset,
+            version=commit.version,
+            action=commit.action,
+        )
+    )
     return 0

@@ -4,6 +4,10 @@ Checks come from civindex.schema: required columns, types, ranges, reference lis
 values and keys. Cross-field rules: score ≤ max_score; no key (or response_id) twice in a
 file; a level-count table's stated 满意率 and total agree with its counts. Rows are dropped
 only when blank or a 合计/总计/小计 line; a row with an error stays, and blocks the publish.
+
+A level-count row becomes one weighted row per non-zero level, with a response_id made from
+its unit, district, window, channel, date and level (`agg:…`), so a corrected report for the
+same window and month shows up as an overlap instead of being counted twice.
 """
 
 from __future__ import annotations
