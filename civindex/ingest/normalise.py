@@ -65,49 +65,89 @@ def _dictionary(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]
     return encoded.chunk(0).dictionary, indices.combine_chunks()
 
 
-def clean(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """NFKC-normalised, trimmed text; placeholders for "nothing" become empty. A column of few
-    distinct values (units, dates, ratings) is cleaned once per distinct value."""
+@dataclass
+class Cells:
+    """A column's cleaned text. With few distinct values (units, dates, ratings) only those are
+    kept, with an index per row, so each is cleaned and parsed once and no string is copied."""
+
+    dictionary: pa.Array | None = None
+    indices: pa.Array | None = None
+    plain: pa.Array | None = None
+
+    @property
+    def values(self) -> pa.Array:
+        if self.plain is None:
+            self.plain = self.dictionary.take(self.indices)
+        return self.plain
+
+    def empty(self) -> np.ndarray:
+        if self.dictionary is not None:
+            return is_empty(self.dictionary)[self.indices.to_numpy(zero_copy_only=False)]
+        return is_empty(self.plain)
+
+
+def cells(values: pa.Array | pa.ChunkedArray, keep: np.ndarray | None = None) -> Cells:
+    """NFKC-normalised, trimmed text of the rows in `keep` (all when None); placeholders for
+    "nothing" become empty."""
     sample = values.slice(0, SAMPLE)
     if len(values) > SAMPLE and pc.count_distinct(sample).as_py() > len(sample) // 2:
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
-        return _clean_text(values, always_nfkc=False)
+        if keep is not None:
+            values = values.take(pa.array(keep, pa.int64()))
+        return Cells(plain=_clean_text(values, always_nfkc=False))
     dictionary, indices = _dictionary(values)
-    return _clean_text(dictionary, always_nfkc=True).take(indices)
+    if keep is not None:
+        indices = indices.take(pa.array(keep, pa.int64()))
+    return Cells(_clean_text(dictionary, always_nfkc=True), indices)
+
+
+def clean(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return cells(values).values
 
 
 def is_empty(values: pa.Array) -> np.ndarray:
     return pc.equal(values, "").to_numpy(zero_copy_only=False)
 
 
-def blank_rows(columns: list) -> np.ndarray:
-    """Rows where every cell is empty or only spaces."""
-    lengths = [pc.utf8_length(c) for c in columns]
-    total = lengths[0]
-    for length in lengths[1:]:
-        total = pc.add(total, length)
-    total = total.to_numpy(zero_copy_only=False)
-    blank = total == 0
-    # Only short rows can be all spaces; check just those.
-    candidates = np.flatnonzero((total > 0) & (total <= 4 * len(columns)))
-    if len(candidates):
-        picked = pa.array(candidates, pa.int64())
-        spaces = np.ones(len(candidates), dtype=bool)
-        for column in columns:
-            trimmed = pc.utf8_trim_whitespace(column.take(picked))
-            spaces &= pc.equal(trimmed, "").to_numpy(zero_copy_only=False)
-        blank[candidates[spaces]] = True
-    return blank
+def blank_and_total_rows(columns: list) -> tuple[np.ndarray, np.ndarray]:
+    """Rows where every cell is empty (or only spaces), and rows whose first non-empty cell
+    says 合计, 总计 or 小计 (or Total); the text of a column is matched only for the rows whose
+    earlier cells were all empty."""
+    if not columns:
+        return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
+    rows = len(columns[0])
+    # A cell is empty when it has no characters or only white space (utf8_is_space is false
+    # for "", hence both).
+    empty = [
+        pc.or_(pc.equal(pc.utf8_length(c), 0), pc.utf8_is_space(c)).to_numpy(zero_copy_only=False)
+        for c in columns
+    ]
+    blank = np.logical_and.reduce(empty)
+
+    totals = np.zeros(rows, dtype=bool)
+    undecided = np.flatnonzero(~blank)  # rows whose cells so far were all empty
+    for column, cell_empty in zip(columns, empty, strict=True):
+        if not len(undecided):
+            break
+        picked = column if len(undecided) == rows else column.take(pa.array(undecided))
+        marked = pc.match_substring_regex(picked, TOTAL_ROW).to_numpy(zero_copy_only=False)
+        totals[undecided[marked]] = True
+        undecided = undecided[cell_empty[undecided]]
+    return blank, totals
 
 
-def map_distinct(values: pa.Array, parse: Callable[[str], object], type_: pa.DataType):
+def map_distinct(
+    values: pa.Array | Cells, parse: Callable[[str], object], type_: pa.DataType
+) -> tuple[pa.Array, np.ndarray]:
     """Parse each distinct value once; empty text gives null. Returns (array, bad mask)."""
-    encoded = pc.dictionary_encode(values)
-    answers = [None if text == "" else parse(text) for text in encoded.dictionary.to_pylist()]
+    if isinstance(values, Cells) and values.dictionary is not None:
+        dictionary, indices = values.dictionary, values.indices
+    else:
+        dictionary, indices = _dictionary(values.values if isinstance(values, Cells) else values)
+    answers = [None if text == "" else parse(text) for text in dictionary.to_pylist()]
     bad_answer = np.array([a is BAD for a in answers], dtype=bool)
     typed = pa.array([None if a is BAD else a for a in answers], type_)
-    indices = encoded.indices
     return typed.take(indices), bad_answer[indices.to_numpy(zero_copy_only=False)]
 
 
@@ -161,7 +201,7 @@ def parse_date(text: str, month_only: bool = False):
     return value.replace(day=1) if month_only else value
 
 
-def dates(values: pa.Array, month_only: bool = False):
+def dates(values: pa.Array | Cells, month_only: bool = False):
     return map_distinct(values, lambda s: parse_date(s, month_only), pa.date32())
 
 
@@ -185,7 +225,7 @@ def parse_rating(text: str):
     return BAD
 
 
-def ratings(values: pa.Array):
+def ratings(values: pa.Array | Cells):
     return map_distinct(values, parse_rating, pa.int64())
 
 
@@ -230,7 +270,7 @@ class Lookup:
         found = difflib.get_close_matches(key, list(self.display), n=1, cutoff=0.5)
         return self.display[found[0]] if found else None
 
-    def map(self, values: pa.Array):
+    def map(self, values: pa.Array | Cells):
         return map_distinct(values, self.code, pa.string())
 
 
@@ -264,25 +304,8 @@ class Choices:
         found = difflib.get_close_matches(key, list(self.by_key), n=1, cutoff=0.5)
         return self.by_key[found[0]] if found else None
 
-    def map(self, values: pa.Array):
+    def map(self, values: pa.Array | Cells):
         return map_distinct(values, self.value, pa.string())
-
-
-def total_rows(columns: list) -> np.ndarray:
-    """Rows whose first non-empty cell says 合计, 总计 or 小计 (or Total)."""
-    if not columns:
-        return np.zeros(0, dtype=bool)
-    result = np.zeros(len(columns[0]), dtype=bool)
-    undecided = np.arange(len(columns[0]))  # rows whose cells so far were all empty
-    for column in columns:
-        if not len(undecided):
-            break
-        cells = column if len(undecided) == len(column) else column.take(pa.array(undecided))
-        cells = pc.utf8_trim_whitespace(cells)
-        marked = pc.match_substring_regex(cells, TOTAL_ROW).to_numpy(zero_copy_only=False)
-        result[undecided[marked]] = True
-        undecided = undecided[pc.equal(cells, "").to_numpy(zero_copy_only=False)]
-    return result
 
 
 def text(values: pa.Array) -> pa.Array:

@@ -103,6 +103,18 @@ def _with_batch(database: Database, store: Store, name: str, batch: pa.Table, re
     else:
         source = incoming
     database.connection.execute(f"create or replace view {name} as {source}")
+    _recompute_rollups(database, name)
+
+
+def _recompute_rollups(database: Database, name: str) -> None:
+    """Views derived from the dataset (pre-computed rollups read from a file of the snapshot)
+    are redefined by their SQL over the swapped view, so the queries see the batch too."""
+    try:
+        from civindex import derived
+    except ImportError:  # no derived rollups: the queries read the dataset views directly
+        return
+    for rollup in derived.rollups_of(name):
+        database.connection.execute(f"create or replace view {rollup.name} as {rollup.sql}")
 
 
 def _params(name: str, table: pa.Table) -> dict:

@@ -61,7 +61,7 @@ class Builder:
         self.values: dict[str, pa.Array] = {}
         self.keep = np.arange(raw.num_rows)
         self.rows = raw.row_numbers
-        self._cleaned: dict[int, pa.Array] = {}
+        self._cells: dict[int, norm.Cells] = {}
         self.score_percent: np.ndarray | None = None  # 得分 cells written as a percentage
 
     # --- helpers -----------------------------------------------------------------------------
@@ -77,15 +77,15 @@ class Builder:
         picked = self.keep[positions[:LISTED_PER_CHECK]]
         return self.raw.columns[index].take(pa.array(picked, pa.int64())).to_pylist()
 
-    def kept(self, array: pa.Array) -> pa.Array:
-        if len(self.keep) == len(array):  # nothing dropped: no copy
-            return array
-        return array.take(pa.array(self.keep, pa.int64()))
+    def cells(self, index: int) -> norm.Cells:
+        """The cleaned text of a source column, for the rows kept."""
+        if index not in self._cells:
+            keep = None if len(self.keep) == self.raw.num_rows else self.keep
+            self._cells[index] = norm.cells(self.raw.columns[index], keep)
+        return self._cells[index]
 
     def cleaned(self, index: int) -> pa.Array:
-        if index not in self._cleaned:
-            self._cleaned[index] = norm.clean(self.kept(self.raw.columns[index]))
-        return self._cleaned[index]
+        return self.cells(index).values
 
     def flag(
         self,
@@ -122,8 +122,7 @@ class Builder:
         raw = self.raw
         if raw.num_rows == 0:
             return 0, 0
-        blank = norm.blank_rows(raw.columns)
-        totals = norm.total_rows(raw.columns) & ~blank
+        blank, totals = norm.blank_and_total_rows(raw.columns)
         if totals.any():
             self.report.add_rows(
                 INFO,
@@ -138,8 +137,7 @@ class Builder:
 
     def report_unused_columns(self) -> None:
         for index in self.match.unmatched:
-            values = self.cleaned(index)
-            if not self.raw.headers[index] and norm.is_empty(values).all():
+            if not self.raw.headers[index] and self.cells(index).empty().all():
                 continue  # an empty column past the table's edge
             guess = close_header(self.raw.headers[index], self.ds.name)
             self.report.add(
@@ -162,8 +160,8 @@ class Builder:
             )
 
     def parse_column(self, column: Column, index: int) -> pa.Array:
-        values = self.cleaned(index)
-        empty = norm.is_empty(values)
+        values = self.cells(index)
+        empty = values.empty()
         if column.reference:
             lookup = _lookup(column.reference, self.root)
             codes, bad = lookup.map(values)
@@ -189,9 +187,9 @@ class Builder:
                 bad, index, t("ingest.problem.bad_rating"), suggestion=t("ingest.suggest.rating")
             )
         elif column.dtype in ("int", "float"):
-            result = self.parse_number(column, index, values)
+            result = self.parse_number(column, index, values.values)
         else:
-            result = norm.text(values)
+            result = norm.text(values.values)
         if not column.nullable:
             self.flag(empty, index, t("ingest.problem.required"))
         self.check_range(column, index, result)
