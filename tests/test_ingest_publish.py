@@ -212,6 +212,22 @@ def test_preview_shows_the_kpi_before_and_after_from_the_named_query(demo_store)
     assert demo_store.version("satisfaction") == 0  # the preview wrote nothing
 
 
+def test_preview_of_index_results_groups_by_district(store):
+    rows = [
+        ["测评批次", "测评日期", "批次类型", "区县", "测评项目", "得分", "满分"],
+        ["2025年度测评", "2025-12-10", "年度测评", "鼓楼区", "公共关系", 4, 5],
+        ["2025年度测评", "2025-12-10", "年度测评", "鼓楼区", "重点工作", 26, 29],
+    ]
+    prepared = ingest.prepare(*make_file(rows, "csv-gbk"), "index_results", store=store)
+    result = ingest.preview(store, "index_results", prepared.table)
+    assert result.by_month_unit[["district", "rows"]].values.tolist() == [["鼓楼", 2]]
+    change = result.changes.iloc[0]
+    assert (change["period"], change["before"]) == ("2025年度测评", None) or pd.isna(
+        change["before"]
+    )
+    assert change["after"] == pytest.approx(100 * 30 / 34)
+
+
 def test_safe_names_for_the_archive():
     assert ingest.safe_name("../../etc/passwd") == "passwd"
     assert ingest.safe_name("C:\\Users\\李\\十月 报表.xlsx") == "十月 报表.xlsx"

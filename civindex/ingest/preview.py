@@ -75,7 +75,8 @@ def rows_by_month_unit(table: pa.Table, name: str, root=None) -> pd.DataFrame:
     frame = grouped.to_pandas().rename(columns=lambda c: c.removesuffix("_sum"))
     kind = "units" if "unit_code" in table.column_names else "districts"
     names = reference.names(kind, language(), root)
-    frame.insert(2, "unit", frame["unit_code"].map(names).fillna(frame["unit_code"]))
+    label = "unit" if kind == "units" else "district"
+    frame.insert(2, label, frame["unit_code"].map(names).fillna(frame["unit_code"]))
     return frame.sort_values(["month", "unit_code"]).reset_index(drop=True)
 
 
