@@ -293,15 +293,18 @@ def index_results(plan: DemoPlan) -> pa.Table:
     districts = reference.load("districts")
     indicators = reference.load("indicators")
     core = districts["is_core_urban"].to_numpy()
-    level = np.where(core, rng.uniform(90.5, 93.5, len(core)), rng.uniform(86.5, 89.5, len(core)))
-    anchor = level.copy()
+    anchor = np.where(core, rng.uniform(90.5, 93.5, len(core)), rng.uniform(87.0, 90.0, len(core)))
+    level = anchor.copy()
     offsets = rng.normal(0, 2.0, (len(core), len(indicators)))
     methods = rng.choice(METHODS, len(indicators))
     records = []
     for round_name, round_date, round_type in _rounds(plan):
-        step = np.clip(rng.normal(0, 1.6, len(core)), -3, 3)
-        step[np.abs(step) < 1] = np.sign(step[np.abs(step) < 1] + 1e-9)
-        level = np.clip(level + step + 0.3 * (anchor - level), 85.2, 95.8)
+        # Moves of 1–3 points a round, pulled back towards each district's own level; a move
+        # past the 85–96 band is reflected back into it rather than flattened against it.
+        step = rng.uniform(1.0, 3.0, len(core)) * rng.choice((-1.0, 1.0), len(core))
+        level = level + step - 0.35 * (level - anchor)
+        level = np.where(level < 85.5, 171.0 - level, level)
+        level = np.where(level > 95.5, 191.0 - level, level)
         for d, district_code in enumerate(districts["district_code"]):
             raw = level[d] + offsets[d] + rng.normal(0, 1.0, len(indicators))
             raw += level[d] - np.average(raw, weights=indicators["max_points"])

@@ -22,6 +22,13 @@ LIST_WIDGETS = {
 }
 
 
+def _system_name(system: str) -> str:
+    try:
+        return t(f"system.{system}")
+    except KeyError:
+        return system
+
+
 def _months(context: PageContext) -> list[str]:
     months, month = [], context.choices.first_month
     while month <= context.choices.last_month:
@@ -62,7 +69,7 @@ def filter_bar(context: PageContext) -> None:
     lang = language()
     options = {
         "districts": reference.names("districts", lang, context.store.root),
-        "systems": {s: s for s in context.choices.systems},
+        "systems": {s: _system_name(s) for s in context.choices.systems},
         "units": reference.names("units", lang, context.store.root),
         "categories": reference.names("categories", lang, context.store.root),
     }
