@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from civindex import faults
+
 COLUMNS = (
     "at",
     "user",
@@ -51,16 +53,21 @@ def record(root: Path, action: str, user: str, **fields) -> dict:
     event = {"at": datetime.now(UTC).isoformat(timespec="seconds"), "user": str(user)}
     event["action"] = action
     event |= {key: _plain(value) for key, value in fields.items()}
-    line = json.dumps(event, ensure_ascii=False) + "\n"
+    line = (json.dumps(event, ensure_ascii=False) + "\n").encode("utf-8")
     target = path(root)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _lock, open(target, "a", encoding="utf-8") as handle:
+    with _lock, open(target, "a+b") as handle:
         try:
             import fcntl
 
             fcntl.flock(handle, fcntl.LOCK_EX)
         except (ImportError, OSError):  # not POSIX, or a file system without locks
             pass
+        faults.point("audit.write")
+        if handle.seek(0, os.SEEK_END):
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":  # a line cut short by a crash: keep this one whole
+                line = b"\n" + line
         handle.write(line)
         handle.flush()
         os.fsync(handle.fileno())

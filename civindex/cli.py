@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from civindex import audit, cli_deck, cli_users, demo, ingest, warnings
+from civindex import audit, cli_deck, cli_users, demo, ingest, recovery, warnings
 from civindex.db import Database, QueryError, load_query, query_names
 from civindex.ingest import command as ingest_command
 from civindex.schema import DATASETS
@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     store = Store()
+    recovery.recover_once(store)  # what a killed publish left behind
     try:
         return args.handler(args, store)
     except (StoreError, QueryError, KeyError) as error:

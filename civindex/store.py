@@ -7,26 +7,45 @@ Readers pin a version, so they never see half a batch.
 
 from __future__ import annotations
 
+import json
 import secrets
-from collections.abc import Iterable
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 import duckdb
 import pyarrow as pa
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+import pyarrow.parquet as pq
+from deltalake import CommitProperties, DeltaTable, Schema, write_deltalake
 from deltalake.exceptions import TableNotFoundError
+from deltalake.transaction import AddAction, create_table_with_add_actions
 
-from civindex import config
+from civindex import config, faults
 from civindex.auth import Actor, require
 from civindex.schema import DATASETS, DEMO_PREFIX, UPLOAD_ID, Dataset, dataset
 
 Snapshot = dict[str, int | None]
+ORPHAN_MIN_AGE_S = 3600  # a file younger than this may belong to a commit still under way
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: one writer at a time is then the operator's job
+    fcntl = None
 
 
 class StoreError(Exception):
     """A store operation that cannot go ahead; the message is meant for the user."""
+
+
+class IdenticalFileError(StoreError):
+    def __init__(self, earlier: dict):
+        self.earlier = earlier
+        super().__init__(f"this file is already published as batch {earlier['upload_id']}")
 
 
 class OverlapError(StoreError):
@@ -79,6 +98,16 @@ class Store:
 
     def path(self, name: str) -> Path:
         return self.lake_dir / dataset(name).name
+
+    @contextmanager
+    def lock(self, name: str) -> Iterator[None]:
+        """Hold the dataset's writer lock: one publish, rollback or restore at a time, across
+        processes and threads, so a check made before a commit still holds at the commit."""
+        self.lake_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.lake_dir / f".{dataset(name).name}.lock", "a") as handle:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes or we die
+            yield
 
     def _table(self, name: str, version: int | None = None) -> DeltaTable | None:
         try:
@@ -220,9 +249,31 @@ class Store:
         if table.num_rows == 0:
             raise StoreError("the batch has no rows")
         rows = conform(ds, table, upload_id)
-        overlap_rows, _batches = self.overlap(name, rows)
-        if overlap_rows and not replace_overlap:
-            raise OverlapError(name, overlap_rows, _batches)
+        with self.lock(name):
+            faults.point("store.locked")
+            logged = sha256 and any(e["sha256"] == sha256 for e in self.history(name))
+            earlier = self.find_sha256(name, sha256) if logged else None  # log first: cheap
+            if earlier:
+                raise IdenticalFileError(earlier)
+            overlap_rows, batches = self.overlap(name, rows)
+            if overlap_rows and not replace_overlap:
+                raise OverlapError(name, overlap_rows, batches)
+            return self._write_batch(
+                ds, rows, user, source_name, sha256, upload_id, is_demo, overlap_rows
+            )
+
+    def _write_batch(
+        self,
+        ds: Dataset,
+        rows: pa.Table,
+        user: str,
+        source_name: str,
+        sha256: str,
+        upload_id: str,
+        is_demo: bool,
+        overlap_rows: int,
+    ) -> Commit:
+        name = ds.name
         record = dict(
             user=user,
             upload_id=upload_id,
@@ -233,11 +284,12 @@ class Store:
             dataset=name,
         )
         path = self.path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True)
         if overlap_rows:
             target = self._table(name)
             predicate = " and ".join(f"t.{k} = s.{k}" for k in ds.key)
             record.update(action="replace", replaced_rows=overlap_rows)
+            faults.point("store.before_commit")
             (
                 target.merge(
                     rows,
@@ -252,8 +304,47 @@ class Store:
             )
         else:
             record.update(action="publish")
-            write_deltalake(path, rows, mode="append", commit_properties=self._commit(**record))
+            self._append(path, rows, self._commit(**record))
+        faults.point("store.committed")
         return Commit(name, self.version(name), upload_id, rows.num_rows, record["action"])
+
+    def _append(self, path: Path, rows: pa.Table, properties: CommitProperties) -> None:
+        """Append in the Delta protocol's two steps, data file then log entry, each visible to
+        the fault points: a crash in between leaves a file no version refers to, which
+        `clean_orphans` removes, and never a partial version. No min/max statistics are
+        written, so no reader can skip a file on a wrong one."""
+        data_file = path / f"part-00000-{uuid.uuid4()}-c000.zstd.parquet"
+        try:
+            pq.write_table(rows, data_file, compression="zstd")
+            faults.point("store.data_written")
+            stats = {
+                "numRecords": rows.num_rows,
+                "nullCount": {c: rows[c].null_count for c in rows.column_names},
+            }
+            add = AddAction(
+                data_file.name,
+                data_file.stat().st_size,
+                {},
+                int(time.time() * 1000),
+                True,
+                json.dumps(stats),
+            )
+        except BaseException:
+            data_file.unlink(missing_ok=True)
+            raise
+        table = DeltaTable(path) if DeltaTable.is_deltatable(str(path)) else None
+        if table is None:
+            create_table_with_add_actions(
+                str(path),
+                Schema.from_arrow(rows.schema),
+                [add],
+                mode="append",
+                commit_properties=properties,
+            )
+        else:
+            table.create_write_transaction(
+                [add], "append", rows.schema, commit_properties=properties
+            )
 
     def _publish_stream(
         self, ds: Dataset, tables: Iterable[pa.Table], user: str, source_name: str, upload_id: str
@@ -276,10 +367,11 @@ class Store:
             dataset=ds.name,
         )
         self.path(ds.name).parent.mkdir(parents=True, exist_ok=True)
-        write_deltalake(
-            self.path(ds.name), reader, mode="append", commit_properties=self._commit(**record)
-        )
-        return Commit(ds.name, self.version(ds.name), upload_id, counted[0], "publish")
+        with self.lock(ds.name):
+            write_deltalake(
+                self.path(ds.name), reader, mode="append", commit_properties=self._commit(**record)
+            )
+            return Commit(ds.name, self.version(ds.name), upload_id, counted[0], "publish")
 
     def rollback(self, upload_id: str, *, user: str | Actor) -> list[Commit]:
         """Remove a batch as a new version; rows it replaced come back."""
@@ -289,35 +381,43 @@ class Store:
             raise StoreError(f"no live batch with upload_id {upload_id!r}")
         commits = []
         for batch in live:
-            name = batch["dataset"]
-            table = self._table(name)
-            record = dict(
-                action="rollback", user=user, target=upload_id, dataset=name, upload_id=""
-            )
-            restored = self._replaced_rows(name, batch) if batch["action"] == "replace" else None
-            predicate = f"{UPLOAD_ID} = {_sql_string(upload_id)}"
-            if restored is None or restored.num_rows == 0:
-                result = table.delete(predicate, commit_properties=self._commit(**record))
-                removed = int(result.get("num_deleted_rows", 0))
-            else:
-                keys = " and ".join(f"t.{k} = s.{k}" for k in dataset(name).key)
-                removed = batch["rows"]
-                record["restored_rows"] = restored.num_rows
-                (
-                    table.merge(
-                        restored,
-                        f"{keys} and t.{predicate}",
-                        source_alias="s",
-                        target_alias="t",
-                        commit_properties=self._commit(**record),
-                    )
-                    .when_matched_update_all()
-                    .when_not_matched_insert_all()
-                    .when_not_matched_by_source_delete(f"t.{predicate}")
-                    .execute()
-                )
-            commits.append(Commit(name, self.version(name), upload_id, removed, "rollback"))
+            with self.lock(batch["dataset"]):
+                if upload_id in self.live_upload_ids(batch["dataset"]):  # not undone meanwhile
+                    commits.append(self._rollback_batch(batch, user))
+        if not commits:
+            raise StoreError(f"no live batch with upload_id {upload_id!r}")
         return commits
+
+    def _rollback_batch(self, batch: dict, user: str) -> Commit:
+        upload_id = batch["upload_id"]
+        name = batch["dataset"]
+        table = self._table(name)
+        record = dict(action="rollback", user=user, target=upload_id, dataset=name, upload_id="")
+        restored = self._replaced_rows(name, batch) if batch["action"] == "replace" else None
+        predicate = f"{UPLOAD_ID} = {_sql_string(upload_id)}"
+        faults.point("store.before_commit")
+        if restored is None or restored.num_rows == 0:
+            result = table.delete(predicate, commit_properties=self._commit(**record))
+            removed = int(result.get("num_deleted_rows", 0))
+        else:
+            keys = " and ".join(f"t.{k} = s.{k}" for k in dataset(name).key)
+            removed = batch["rows"]
+            record["restored_rows"] = restored.num_rows
+            (
+                table.merge(
+                    restored,
+                    f"{keys} and t.{predicate}",
+                    source_alias="s",
+                    target_alias="t",
+                    commit_properties=self._commit(**record),
+                )
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .when_not_matched_by_source_delete(f"t.{predicate}")
+                .execute()
+            )
+        faults.point("store.committed")
+        return Commit(name, self.version(name), upload_id, removed, "rollback")
 
     def _replaced_rows(self, name: str, batch: dict) -> pa.Table:
         """Rows the batch overwrote that no later batch has taken over since."""
@@ -358,15 +458,18 @@ class Store:
     def restore(self, name: str, version: int, *, user: str | Actor) -> Commit:
         """Make an earlier version current again, as a new version."""
         user = require(user, "analyst", "restore a version")
-        table = self._table(name)
-        if table is None:
-            raise StoreError(f"{name} has no data yet")
-        current = table.version()
-        if not 0 <= version <= current:
-            raise StoreError(f"{name} has versions 0..{current}; {version} does not exist")
-        record = dict(action="restore", user=user, target=str(version), dataset=name)
-        table.restore(version, commit_properties=self._commit(**record))
-        return Commit(name, self.version(name), None, self.count_rows(name), "restore")
+        with self.lock(name):
+            table = self._table(name)
+            if table is None:
+                raise StoreError(f"{name} has no data yet")
+            current = table.version()
+            if not 0 <= version <= current:
+                raise StoreError(f"{name} has versions 0..{current}; {version} does not exist")
+            record = dict(action="restore", user=user, target=str(version), dataset=name)
+            faults.point("store.before_commit")
+            table.restore(version, commit_properties=self._commit(**record))
+            faults.point("store.committed")
+            return Commit(name, self.version(name), None, self.count_rows(name), "restore")
 
     def clear_demo(self, *, user: str | Actor) -> list[Commit]:
         """Delete every demo row from every dataset, each as a new version."""
@@ -377,10 +480,11 @@ class Store:
             if table is None:
                 continue
             record = dict(action="clear_demo", user=user, dataset=name, target=DEMO_PREFIX)
-            result = table.delete(
-                f"starts_with({UPLOAD_ID}, '{DEMO_PREFIX}')",
-                commit_properties=self._commit(**record),
-            )
+            with self.lock(name):
+                result = self._table(name).delete(
+                    f"starts_with({UPLOAD_ID}, '{DEMO_PREFIX}')",
+                    commit_properties=self._commit(**record),
+                )
             removed = int(result.get("num_deleted_rows", 0))
             if removed:
                 commits.append(Commit(name, self.version(name), None, removed, "clear_demo"))
@@ -392,3 +496,54 @@ class Store:
             return 0
         query = "select count(*) from read_parquet($files, union_by_name = true)"
         return duckdb.connect().execute(query, {"files": files}).fetchone()[0]
+
+    def clean_orphans(self, min_age_s: float = ORPHAN_MIN_AGE_S) -> list[Path]:
+        """Remove what a writer killed mid-commit left in the lake: data files that no entry of
+        the log adds or removes, staging files (`*.parquet#1`) and unfinished log entries, once
+        older than `min_age_s`. Files of earlier versions stay: time travel reads them."""
+        cutoff = time.time() - min_age_s
+        removed = []
+        for name in DATASETS:
+            log = self.path(name) / "_delta_log"
+            if not log.is_dir():
+                continue
+            with self.lock(name):
+                logged = _logged_files(log)
+                candidates = [
+                    *(p for p in log.parent.iterdir() if not p.name.startswith(("_", "."))),
+                    *(
+                        p
+                        for p in log.iterdir()
+                        if p.name.startswith(("_commit_", ".")) or p.suffix == ".tmp"
+                    ),
+                ]
+                for candidate in candidates:
+                    try:
+                        if candidate.name in logged or candidate.stat().st_mtime > cutoff:
+                            continue
+                        if candidate.is_file():
+                            candidate.unlink()
+                            removed.append(candidate)
+                    except FileNotFoundError:
+                        continue
+        return removed
+
+
+def _logged_files(log: Path) -> set[str]:
+    """Every data file path that a commit or checkpoint in `log` adds or removes."""
+    paths: set[str] = set()
+    for entry in log.iterdir():
+        if entry.suffix == ".json" and entry.stem.isdigit():
+            for line in entry.read_text(encoding="utf-8").splitlines():
+                action = json.loads(line) if line.strip() else {}
+                for kind in ("add", "remove"):
+                    if isinstance(action.get(kind), dict):
+                        paths.add(unquote(action[kind]["path"]))
+        elif ".checkpoint" in entry.name and entry.suffix == ".parquet":
+            kinds = [k for k in ("add", "remove") if k in pq.read_schema(entry).names]
+            table = pq.read_table(entry, columns=kinds)
+            for kind in kinds:
+                for action in table.column(kind).to_pylist():
+                    if action and action.get("path"):
+                        paths.add(unquote(action["path"]))
+    return paths

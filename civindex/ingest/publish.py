@@ -8,19 +8,29 @@ Rollback and restore go through here too, so the audit log has every change.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import unicodedata
 from pathlib import Path, PurePath
 
-from civindex import audit
+from civindex import audit, faults
 from civindex.auth import Actor, require
 from civindex.i18n import t
 from civindex.ingest.pipeline import Prepared, earlier_batch, identical_message
-from civindex.store import Commit, OverlapError, Store, StoreError
+from civindex.store import (
+    Commit,
+    IdenticalFileError,
+    OverlapError,
+    Store,
+    StoreError,
+    new_upload_id,
+)
 
 UPLOADS = "uploads"
 UNSAFE = re.compile(r"[^\w.\-()（）\[\] ]+")
+NAME_BYTES = 200  # file systems allow 255 bytes; leaves room for the temporary name
+log = logging.getLogger(__name__)
 
 
 class IngestError(StoreError):
@@ -38,8 +48,13 @@ def safe_name(name: str) -> str:
     base = UNSAFE.sub("_", base).strip(" .") or "upload"
     stem, dot, suffix = base.rpartition(".")
     if dot and len(suffix) <= 8:
-        return f"{stem[:120]}.{suffix}"
-    return base[:128]
+        return f"{_clip(stem, NAME_BYTES - 9)}.{suffix}"
+    return _clip(base, NAME_BYTES)
+
+
+def _clip(text: str, limit: int) -> str:
+    """At most `limit` UTF-8 bytes (a Chinese character takes 3), never half a character."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
 
 
 def archive_dir(root: Path, sha256: str) -> Path:
@@ -54,8 +69,13 @@ def archive(root: Path, sha256: str, source_name: str, content: bytes) -> tuple[
         return target, False
     folder.mkdir(parents=True, exist_ok=True)
     temporary = folder / f".{target.name}.{os.getpid()}.tmp"
-    temporary.write_bytes(content)
-    os.replace(temporary, target)
+    try:
+        temporary.write_bytes(content)
+        faults.point("archive.write")
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     return target, True
 
 
@@ -81,18 +101,31 @@ def archived_file(root: Path, sha256: str, source_name: str | None = None) -> Pa
 
 
 def _audit_upload(root: Path, prepared: Prepared, user, outcome: str, message: str, **extra):
-    audit.record(
-        root,
-        "upload",
-        _name(user),
-        dataset=prepared.dataset,
-        file=prepared.source_name,
-        sha256=prepared.sha256,
-        rows=prepared.row_count,
-        outcome=outcome,
-        message=message,
-        **extra,
-    )
+    """An audit line; failing to write it never changes what happened to the data (a commit
+    without its line gets one from the Delta log at the next start, see civindex.recovery)."""
+    try:
+        audit.record(
+            root,
+            "upload",
+            _name(user),
+            dataset=prepared.dataset,
+            file=prepared.source_name,
+            sha256=prepared.sha256,
+            rows=prepared.row_count,
+            outcome=outcome,
+            message=message,
+            **extra,
+        )
+    except OSError as error:
+        log.error("audit line not written (%s): %s %s", error, outcome, prepared.source_name)
+
+
+def _published(store: Store, name: str, upload_id: str) -> Commit | None:
+    """The commit of `upload_id` if it reached the log (a failure after the commit)."""
+    for entry in store.history(name):
+        if entry["upload_id"] == upload_id and entry["action"] in ("publish", "replace"):
+            return Commit(name, entry["version"], upload_id, entry["rows"], entry["action"])
+    return None
 
 
 def record_rejection(root: Path, prepared: Prepared, user: str | Actor) -> None:
@@ -111,6 +144,7 @@ def publish(
 ) -> Commit:
     """Write the prepared rows as one new version; raises IngestError (audited) when refused."""
     root = store.root
+    upload_id = new_upload_id()
     try:
         require(user, "analyst", f"publish to {prepared.dataset}")
         earlier = earlier_batch(store, prepared.dataset, prepared.sha256)
@@ -120,18 +154,30 @@ def publish(
             raise IngestError(t("ingest.refused.invalid", errors=prepared.report.errors))
         path, created = archive(root, prepared.sha256, prepared.source_name, prepared.content)
         try:
+            faults.point("archive.done")
             commit = store.publish(
                 prepared.dataset,
                 prepared.table,
                 user=user,
                 source_name=prepared.source_name,
                 sha256=prepared.sha256,
+                upload_id=upload_id,
                 replace_overlap=replace_overlap,
             )
-        except BaseException:
-            if created:
-                _remove_archive(root, path)
-            raise
+        except BaseException as error:
+            try:
+                commit = _published(store, prepared.dataset, upload_id)
+            except Exception:  # cannot tell: keep the file; recovery removes it if unused
+                commit, created = None, False
+            if commit is None or not isinstance(error, Exception):
+                if created and commit is None:
+                    _remove_archive(root, path)
+                raise
+            log.error("%s published as version %s, then: %s", upload_id, commit.version, error)
+    except IdenticalFileError as error:  # checked again under the lock: a concurrent upload
+        message = identical_message(error.earlier)
+        _audit_upload(root, prepared, user, "rejected", message)
+        raise IngestError(message) from None
     except OverlapError as error:
         message = t(
             "ingest.refused.overlap", rows=f"{error.rows:,}", batches="、".join(error.batches)
@@ -143,6 +189,10 @@ def publish(
         if isinstance(error, IngestError):
             raise
         raise IngestError(str(error)) from error
+    except OSError as error:
+        message = t("ingest.refused.io", detail=str(error))
+        _audit_upload(root, prepared, user, "rejected", message)
+        raise IngestError(message) from error
     _audit_upload(
         root,
         prepared,
@@ -152,6 +202,7 @@ def publish(
         upload_id=commit.upload_id,
         version=commit.version,
     )
+    faults.point("publish.done")
     return commit
 
 
