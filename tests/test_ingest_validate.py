@@ -143,6 +143,24 @@ def test_latin1_text_is_refused_not_guessed():
     assert error["problem"].startswith("文件既不是 UTF-8 也不是 GB18030/GBK 编码的文本(第2行")
 
 
+def test_gbk_text_after_a_long_ascii_start_is_still_read_as_gb18030():
+    ascii_rows = "".join(f"A{i:06d},2024-03-05,fgw,5\r\n" for i in range(15_000))  # > 256 KB
+    text = "response_id,surveyed_on,unit_code,rating_overall\r\n" + ascii_rows
+    content = text.encode("ascii") + "B1,2024-03-05,省公安厅,满意\r\n".encode("gbk")
+    prepared = ingest.prepare(content, "x.csv", "satisfaction")
+    assert prepared.ok, prepared.report.text()
+    assert prepared.raw.encoding == "gb18030"
+    assert prepared.table["unit_code"].to_pylist()[-1] == "gat"
+
+
+def test_a_file_that_switches_from_utf8_to_gbk_is_refused():
+    rows = "".join(f"A{i:06d},2024-03-05,省公安厅,5\r\n" for i in range(15_000))
+    content = ("问卷编号,调查日期,单位,总体评价\r\n" + rows).encode("utf-8")
+    content += "B1,2024-03-05,省公安厅,满意\r\n".encode("gbk")
+    error = only_error(ingest.prepare(content, "x.csv", "satisfaction"))
+    assert error["problem"].startswith("文件既不是 UTF-8 也不是 GB18030/GBK 编码的文本(第15002行")
+
+
 @pytest.mark.parametrize(
     "content", [b"\xe8\xb0\x83,a,b\n1,2,3\n", b"PK\x03\x04 not really a zip", b"\x00\x01\x02"]
 )

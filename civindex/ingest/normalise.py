@@ -9,9 +9,11 @@ kernels. Each parser returns the typed array and a mask of cells it could not re
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import unicodedata
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -44,6 +46,7 @@ YEARS = (1990, 2100)
 COMPATIBILITY = r"[\x{00A0}\x{2000}-\x{200B}\x{2150}-\x{24FF}\x{3000}\x{FF01}-\x{FFEE}]"
 PLACEHOLDER_SET = pa.array(sorted({v for p in PLACEHOLDERS for v in (p, p.upper(), p.title())}))
 SAMPLE = 10_000
+WORKERS = min(os.cpu_count() or 1, 8)
 
 
 def _clean_text(values: pa.Array, always_nfkc: bool) -> pa.Array:
@@ -106,6 +109,14 @@ def clean(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return cells(values).values
 
 
+def parallel_map(function: Callable, items: list) -> list:
+    """`function` over `items` on every core: Arrow kernels release the GIL."""
+    if len(items) < 2 or WORKERS < 2:
+        return [function(item) for item in items]
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return list(pool.map(function, items))
+
+
 def is_empty(values: pa.Array) -> np.ndarray:
     return pc.equal(values, "").to_numpy(zero_copy_only=False)
 
@@ -119,10 +130,12 @@ def blank_and_total_rows(columns: list) -> tuple[np.ndarray, np.ndarray]:
     rows = len(columns[0])
     # A cell is empty when it has no characters or only white space (utf8_is_space is false
     # for "", hence both).
-    empty = [
-        pc.or_(pc.equal(pc.utf8_length(c), 0), pc.utf8_is_space(c)).to_numpy(zero_copy_only=False)
-        for c in columns
-    ]
+
+    def cell_empty(column) -> np.ndarray:
+        empty_text = pc.or_(pc.equal(pc.utf8_length(column), 0), pc.utf8_is_space(column))
+        return empty_text.to_numpy(zero_copy_only=False)
+
+    empty = parallel_map(cell_empty, columns)
     blank = np.logical_and.reduce(empty)
 
     totals = np.zeros(rows, dtype=bool)

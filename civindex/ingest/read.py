@@ -137,48 +137,51 @@ def _best_header(rows: list[list[str]], header_score) -> int:
 # --- CSV -------------------------------------------------------------------------------------
 
 
-def _transcode(content: bytes, encoding: str, start: int, progress: Progress) -> bytearray:
-    """`content[start:]` decoded strictly as `encoding` and re-encoded as UTF-8, in chunks."""
+def _error_line(content: bytes, encoding: str, start: int) -> int:
+    """The line of the first byte that does not decode: a second pass, only once one failed."""
     decoder = codecs.getincrementaldecoder(encoding)("strict")
-    out = bytearray()
-    total = max(len(content) - start, 1)
     for offset in range(start, len(content), CHUNK_BYTES):
-        chunk = content[offset : offset + CHUNK_BYTES]
-        final = offset + CHUNK_BYTES >= len(content)
         try:
-            out += decoder.decode(chunk, final).encode("utf-8")
+            decoder.decode(
+                content[offset : offset + CHUNK_BYTES], offset + CHUNK_BYTES >= len(content)
+            )
         except UnicodeDecodeError as error:
-            line = content.count(b"\n", 0, offset + max(error.start, 0)) + 1
-            raise ReadError("encoding", line=line) from None
-        progress(0.3 * (offset - start + len(chunk)) / total, t("ingest.progress.decode"))
-    return out
+            return content.count(b"\n", 0, offset + max(error.start, 0)) + 1
+    return 1
 
 
-def _is_utf8(content: bytes) -> bool:
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
-    try:
-        for offset in range(0, len(content), CHUNK_BYTES):
-            decoder.decode(content[offset : offset + CHUNK_BYTES], False)
-        decoder.decode(b"", True)
-    except UnicodeDecodeError:
-        return False
-    return True
+def _head(content: bytes, encoding: str, start: int) -> str:
+    """The first HEAD_BYTES decoded strictly; a character cut at the end is left out."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    return decoder.decode(content[start : start + HEAD_BYTES], start + HEAD_BYTES >= len(content))
 
 
-def decode(content: bytes, progress: Progress = _noop) -> tuple[pa.Buffer, str]:
-    """UTF-8 bytes of the text, and the encoding it was read as."""
-    if content.startswith(codecs.BOM_UTF8):
-        if not _is_utf8(memoryview(content)[3:]):
-            raise ReadError("encoding", line=1)
-        return pa.py_buffer(content)[3:], "utf-8-sig"
-    for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+def detect(content: bytes) -> tuple[str, int, str]:
+    """(codec, bytes of BOM to skip, decoded head): a BOM decides; otherwise strict UTF-8, then
+    strict GB18030 (what Chinese Excel and WPS write). Never a lenient single-byte guess.
+    The rest of the file is decoded by the CSV reader, strictly; see `_read_csv`."""
+    boms = (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    )
+    for bom, encoding in boms:
         if content.startswith(bom):
-            return pa.py_buffer(_transcode(content, encoding, 2, progress)), "utf-16"
+            try:
+                return encoding, len(bom), _head(content, encoding, len(bom))
+            except UnicodeDecodeError:
+                raise ReadError("encoding", line=_error_line(content, encoding, len(bom))) from None
     if CONTROL.search(content[:65536]):
         raise ReadError("binary")
-    if _is_utf8(content):
-        return pa.py_buffer(content), "utf-8"
-    return pa.py_buffer(_transcode(content, "gb18030", 0, progress)), "gb18030"
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return encoding, 0, _head(content, encoding, 0)
+        except UnicodeDecodeError:
+            continue
+    raise ReadError("encoding", line=_error_line(content, "gb18030", 0))
+
+
+ENCODING_NAMES = {"utf-16-le": "utf-16", "utf-16-be": "utf-16"}
 
 
 def _sniff_delimiter(lines: list[str]) -> str:
@@ -199,11 +202,10 @@ def _sniff_delimiter(lines: list[str]) -> str:
 
 
 def _read_csv(content: bytes, header_score, progress: Progress) -> RawTable:
-    buffer, encoding = decode(content, progress)
-    head_bytes = buffer[:HEAD_BYTES].to_pybytes()
-    head = head_bytes.decode("utf-8", errors="ignore")
+    progress(0.05, t("ingest.progress.decode"))
+    encoding, bom, head = detect(content)
     lines = LINE.findall(head)
-    if len(buffer) > HEAD_BYTES and lines and not lines[-1].endswith(("\n", "\r")):
+    if len(content) - bom > HEAD_BYTES and lines and not lines[-1].endswith(("\n", "\r")):
         lines = lines[:-1]  # cut in the middle
     if not any(line.strip() for line in lines):
         raise ReadError("empty")
@@ -225,15 +227,15 @@ def _read_csv(content: bytes, header_score, progress: Progress) -> RawTable:
             break
     header_index = _best_header(records, header_score)
     headers = [cell.strip() for cell in records[header_index]]
-    offset = len("".join(lines[: ends[header_index]]).encode("utf-8"))
-    body = buffer[offset:]
+    # The text up to the header re-encodes to exactly the bytes it was decoded from.
+    offset = bom + len("".join(lines[: ends[header_index]]).encode(encoding))
     header_row = header_index + 1
     names = [f"c{i}" for i in range(len(headers))]
-    progress(0.32, t("ingest.progress.parse"))
+    progress(0.1, t("ingest.progress.parse"))
 
     invalid: list = []
 
-    def parse(use_threads: bool) -> pa.Table:
+    def parse(codec: str, use_threads: bool) -> pa.Table:
         invalid.clear()
 
         def on_invalid(row):
@@ -241,8 +243,13 @@ def _read_csv(content: bytes, header_score, progress: Progress) -> RawTable:
             return "skip"
 
         return pacsv.read_csv(
-            pa.BufferReader(body),
-            read_options=pacsv.ReadOptions(column_names=names, use_threads=use_threads),
+            pa.BufferReader(pa.py_buffer(content)[offset:]),
+            read_options=pacsv.ReadOptions(
+                column_names=names,
+                use_threads=use_threads,
+                # pyarrow decodes other encodings (strictly) on a read-ahead thread.
+                encoding="utf8" if codec == "utf-8" else codec,
+            ),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 newlines_in_values=b'"' in content,
@@ -256,12 +263,28 @@ def _read_csv(content: bytes, header_score, progress: Progress) -> RawTable:
             ),
         )
 
-    if len(body) == 0:
+    def parse_all(use_threads: bool) -> pa.Table:
+        nonlocal encoding
+        try:
+            return parse(encoding, use_threads)
+        except UnicodeDecodeError:
+            raise ReadError("encoding", line=_error_line(content, encoding, bom)) from None
+        except pa.ArrowInvalid as error:
+            if "utf8" not in str(error).lower() or encoding != "utf-8" or bom:
+                raise
+            # Valid UTF-8 at the start but not further on: GB18030 if the start was plain
+            # ASCII (the same in both); a file mixing encodings is refused.
+            if not head.isascii():
+                raise ReadError("encoding", line=_error_line(content, "utf-8", 0)) from None
+            encoding = "gb18030"
+            return parse_all(use_threads)
+
+    if len(content) <= offset:
         table = pa.table({n: pa.array([], pa.string()) for n in names})
     else:
-        table = parse(True)
+        table = parse_all(True)
         if invalid:  # rare: read again on one thread to learn the line numbers of bad rows
-            table = parse(False)
+            table = parse_all(False)
     bad_rows = [
         (header_row + (number or 0), actual, expected) for number, actual, expected in invalid
     ]
@@ -277,7 +300,9 @@ def _read_csv(content: bytes, header_score, progress: Progress) -> RawTable:
         header_row=header_row,
         kind="csv",
         letters=[column_letter(i) for i in range(len(headers))],
-        encoding=encoding,
+        encoding=ENCODING_NAMES.get(
+            encoding, "utf-8-sig" if bom and encoding == "utf-8" else encoding
+        ),
         delimiter=delimiter,
         bad_rows=bad_rows,
     )

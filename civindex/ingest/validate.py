@@ -84,6 +84,16 @@ class Builder:
             self._cells[index] = norm.cells(self.raw.columns[index], keep)
         return self._cells[index]
 
+    def clean_columns(self) -> None:
+        """Clean every column the dataset uses at once, on all cores."""
+        match = self.match
+        used = [*match.columns.values(), *match.levels.values()]
+        used += [i for i in (match.stated_rate, match.stated_total) if i is not None]
+        used = [i for i in dict.fromkeys(used) if i not in self._cells]
+        keep = None if len(self.keep) == self.raw.num_rows else self.keep
+        cleaned = norm.parallel_map(lambda i: norm.cells(self.raw.columns[i], keep), used)
+        self._cells.update(zip(used, cleaned, strict=True))
+
     def cleaned(self, index: int) -> pa.Array:
         return self.cells(index).values
 
@@ -442,6 +452,7 @@ class Builder:
                 suggestion=t("ingest.suggest.header_only"),
             )
             return None
+        self.clean_columns()
         for column in self.ds.columns:
             index = self.match.columns.get(column.name)
             if index is not None:
