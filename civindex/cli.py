@@ -153,6 +153,21 @@ def cmd_restore(args, store: Store) -> int:
     return 0
 
 
+def cmd_optimize(args, store: Store) -> int:
+    for name in [args.dataset] if args.dataset else list(DATASETS):
+        if store.version(name) is None:
+            continue
+        files = len(store.file_uris(name, store.version(name)))
+        commit = store.optimize(name, user=args.user)
+        if commit is None:
+            print(f"{name}: {files} file(s), nothing to compact")
+            continue
+        after = len(store.file_uris(name, commit.version))
+        audit.record(store.root, "optimize", args.user, dataset=name, outcome="done")
+        print(f"{name}: {files} file(s) compacted into {after} as version {commit.version}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m civindex", description=__doc__)
     parser.add_argument("--user", default=_default_user(), help="name recorded in the log")
@@ -188,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=list(DATASETS), required=True)
     p.add_argument("--version", type=int, required=True)
     p.set_defaults(handler=cmd_restore)
+
+    p = commands.add_parser("optimize", help="compact the small files uploads leave behind")
+    p.add_argument("--dataset", choices=list(DATASETS), help="one dataset (default: all)")
+    p.set_defaults(handler=cmd_optimize)
 
     cli_deck.add_parser(commands)
     cli_users.add_parser(commands)

@@ -7,6 +7,7 @@ its own cursor because DuckDB connections must not be shared across threads.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections import OrderedDict
@@ -17,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from civindex import config
+from civindex import config, derived
 from civindex.schema import BOOLEAN_REFERENCE_COLUMNS, DATASETS, DUCKDB_TYPES
 from civindex.store import Snapshot, Store
 
@@ -73,14 +74,45 @@ def reference_key(root: Path) -> tuple:
     return tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.glob("*.csv")))
 
 
+def dataset_select(name: str, files: list[str]) -> str:
+    """The rows of a dataset version: its Parquet files, cast to the schema's column types."""
+    ds = DATASETS[name]
+    if not files:
+        columns = ", ".join(
+            f"cast(null as {DUCKDB_TYPES[c.dtype]}) as {c.name}" for c in ds.columns
+        )
+        return f"select {columns}, cast(null as varchar) as upload_id where false"
+    file_list = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    columns = ", ".join(
+        f"cast({c.name} as {DUCKDB_TYPES[c.dtype]}) as {c.name}" for c in ds.columns
+    )
+    return f"select {columns}, upload_id from read_parquet([{file_list}], union_by_name = true)"
+
+
+def duckdb_settings() -> dict[str, str | int]:
+    """Every connection's memory limit and threads: CIVINDEX_DUCKDB_MEMORY (default 2GB, so a
+    page never takes the server's memory) and CIVINDEX_DUCKDB_THREADS (default: every core)."""
+    settings: dict[str, str | int] = {
+        "memory_limit": os.environ.get("CIVINDEX_DUCKDB_MEMORY", "2GB")
+    }
+    if threads := os.environ.get("CIVINDEX_DUCKDB_THREADS"):
+        settings["threads"] = int(threads)
+    return settings
+
+
 class Database:
-    def __init__(self, store: Store, snapshot: Snapshot | None = None, memory_limit: str = "2GB"):
+    def __init__(
+        self, store: Store, snapshot: Snapshot | None = None, memory_limit: str | None = None
+    ):
         self.store = store
         self.snapshot = dict(snapshot) if snapshot is not None else store.snapshot()
-        self.connection = duckdb.connect(config={"memory_limit": memory_limit})
+        settings = duckdb_settings() | ({"memory_limit": memory_limit} if memory_limit else {})
+        self.connection = duckdb.connect(config=settings)
+        self.files: dict[str, list[str]] = {}
         self._create_reference_tables()
         self._create_dataset_views()
         self.connection.execute((config.QUERIES_DIR / MACROS_FILE).read_text(encoding="utf-8"))
+        self._create_derived_views()
 
     @property
     def key(self) -> tuple:
@@ -105,25 +137,25 @@ class Database:
             )
 
     def _create_dataset_views(self) -> None:
-        for name, ds in DATASETS.items():
+        for name in DATASETS:
             files = self.store.file_uris(name, self.snapshot.get(name))
-            if files:
-                file_list = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-                source = f"read_parquet([{file_list}], union_by_name = true)"
-                columns = ", ".join(
-                    f"cast({c} as {DUCKDB_TYPES[c_type]}) as {c}"
-                    for c, c_type in ((c.name, c.dtype) for c in ds.columns)
-                )
-                self.connection.execute(
-                    f"create view {name} as select {columns}, upload_id from {source}"
-                )
+            self.files[name] = files
+            self.connection.execute(f"create view {name} as {dataset_select(name, files)}")
+
+    def _create_derived_views(self) -> None:
+        """One view per rollup (civindex/derived.py): its file for this snapshot, else its SQL."""
+        for rollup in derived.ROLLUPS:
+            files = self.files[rollup.dataset]
+            version = self.snapshot.get(rollup.dataset)
+            path = None
+            if files and version is not None:
+                path = derived.materialise(self.store, self.connection, rollup, version, files)
+            if path is None:
+                self.connection.execute(f"create view {rollup.name} as {rollup.sql}")
             else:
-                columns = ", ".join(
-                    f"cast(null as {DUCKDB_TYPES[c.dtype]}) as {c.name}" for c in ds.columns
-                )
+                source = str(path).replace("'", "''")
                 self.connection.execute(
-                    f"create view {name} as select {columns}, cast(null as varchar) as upload_id "
-                    "where false"
+                    f"create view {rollup.name} as select * from read_parquet('{source}')"
                 )
 
     def run(self, name: str, **params) -> pd.DataFrame:

@@ -8,6 +8,7 @@ Readers pin a version, so they never see half a batch.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import time
 import uuid
@@ -21,7 +22,7 @@ from urllib.parse import unquote
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-from deltalake import CommitProperties, DeltaTable, Schema, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Schema, WriterProperties, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 from deltalake.transaction import AddAction, create_table_with_add_actions
 
@@ -30,6 +31,7 @@ from civindex.auth import Actor, require
 from civindex.schema import DATASETS, DEMO_PREFIX, UPLOAD_ID, Dataset, dataset
 
 Snapshot = dict[str, int | None]
+OPTIMIZE_ROW_GROUP_ROWS = 1 << 20
 ORPHAN_MIN_AGE_S = 3600  # a file younger than this may belong to a commit still under way
 
 try:
@@ -95,6 +97,7 @@ class Store:
     def __init__(self, root: Path | None = None):
         self.root = Path(root) if root else config.data_dir()
         self.lake_dir = self.root / "lake"
+        self._live_ids: dict[tuple, frozenset[str]] = {}  # by file set: a version never changes
 
     def path(self, name: str) -> Path:
         return self.lake_dir / dataset(name).name
@@ -189,8 +192,14 @@ class Store:
         files = self.file_uris(name, self.version(name))
         if not files:
             return set()
-        query = f"select distinct {UPLOAD_ID} from read_parquet($files, union_by_name = true)"
-        return {row[0] for row in duckdb.connect().execute(query, {"files": files}).fetchall()}
+        key = (name, tuple(files))
+        if key not in self._live_ids:  # a full scan: the snapshots page asks on every rerun
+            query = f"select distinct {UPLOAD_ID} from read_parquet($files, union_by_name = true)"
+            rows = duckdb.connect().execute(query, {"files": files}).fetchall()
+            self._live_ids[key] = frozenset(row[0] for row in rows)
+            while len(self._live_ids) > 16:
+                self._live_ids.pop(next(iter(self._live_ids)))
+        return set(self._live_ids[key])
 
     def find_sha256(self, name: str, sha256: str) -> dict | None:
         for entry in self.batches(name):
@@ -306,6 +315,7 @@ class Store:
             record.update(action="publish")
             self._append(path, rows, self._commit(**record))
         faults.point("store.committed")
+        self._derive(name)
         return Commit(name, self.version(name), upload_id, rows.num_rows, record["action"])
 
     def _append(self, path: Path, rows: pa.Table, properties: CommitProperties) -> None:
@@ -371,6 +381,7 @@ class Store:
             write_deltalake(
                 self.path(ds.name), reader, mode="append", commit_properties=self._commit(**record)
             )
+            self._derive(ds.name)
             return Commit(ds.name, self.version(ds.name), upload_id, counted[0], "publish")
 
     def rollback(self, upload_id: str, *, user: str | Actor) -> list[Commit]:
@@ -417,6 +428,7 @@ class Store:
                 .execute()
             )
         faults.point("store.committed")
+        self._derive(name)
         return Commit(name, self.version(name), upload_id, removed, "rollback")
 
     def _replaced_rows(self, name: str, batch: dict) -> pa.Table:
@@ -469,6 +481,7 @@ class Store:
             faults.point("store.before_commit")
             table.restore(version, commit_properties=self._commit(**record))
             faults.point("store.committed")
+            self._derive(name)
             return Commit(name, self.version(name), None, self.count_rows(name), "restore")
 
     def clear_demo(self, *, user: str | Actor) -> list[Commit]:
@@ -487,8 +500,42 @@ class Store:
                 )
             removed = int(result.get("num_deleted_rows", 0))
             if removed:
+                self._derive(name)
                 commits.append(Commit(name, self.version(name), None, removed, "clear_demo"))
         return commits
+
+    def optimize(self, name: str, *, user: str | Actor) -> Commit | None:
+        """Compact the small files that many uploads leave into large ones (Delta optimize), as
+        a new version with the same rows; None when there was nothing to compact."""
+        user = require(user, "analyst", f"optimize {name}")
+        with self.lock(name):
+            table = self._table(name)
+            if table is None:
+                raise StoreError(f"{name} has no data yet")
+            before = table.version()
+            record = dict(action="optimize", user=user, dataset=name)
+            metrics = table.optimize.compact(
+                writer_properties=WriterProperties(
+                    compression="ZSTD", max_row_group_size=OPTIMIZE_ROW_GROUP_ROWS
+                ),
+                commit_properties=self._commit(**record),
+            )
+            if not metrics.get("numFilesRemoved"):
+                return None
+            from civindex import derived
+
+            derived.carry_over(self, name, before, self.version(name))
+            return Commit(name, self.version(name), None, self.count_rows(name), "optimize")
+
+    def _derive(self, name: str) -> None:
+        """Compute the derived aggregates of the version just committed (civindex/derived.py).
+        They only speed reads up, so a failure never fails the commit: readers compute them."""
+        from civindex import derived
+
+        try:
+            derived.refresh(self, name)
+        except Exception:
+            logging.getLogger(__name__).warning("derived aggregates of %s", name, exc_info=True)
 
     def count_rows(self, name: str, version: int | None = None) -> int:
         files = self.file_uris(name, self.version(name) if version is None else version)

@@ -8,10 +8,10 @@ from participation
 union all
 select
     'satisfaction',
-    date_trunc('month', min(surveyed_on))::date,
-    date_trunc('month', max(surveyed_on))::date,
-    count(*)
-from satisfaction
+    min(period_month),
+    max(period_month),
+    coalesce(sum(rows), 0)::bigint
+from satisfaction_rollup
 union all
 select
     'index_results',

@@ -1,16 +1,17 @@
--- profile_windows: one row per unit × service window with pooled 满意率, n, 95% Wilson bounds and 好评率; $start, $end, $districts, $systems, $units
+-- profile_windows: one row per unit × service window with pooled 满意率, n, 95% Wilson bounds and 好评率; $start, $end (months), $districts, $systems, $units
 with responses as (
     select
-        satisfaction.unit_code,
-        coalesce(satisfaction.window_name, '') as window_name,
-        satisfaction.rating_overall,
-        coalesce(satisfaction.response_count, 1) as responses
-    from satisfaction
+        satisfaction_rollup.unit_code,
+        coalesce(satisfaction_rollup.window_name, '') as window_name,
+        satisfaction_rollup.rating_overall,
+        satisfaction_rollup.responses
+    from satisfaction_rollup
     inner join units using (unit_code)
-    where satisfaction.surveyed_on between $start and last_day($end::date)
-        and in_filter($districts, satisfaction.district_code)
+    where satisfaction_rollup.period_month
+            between date_trunc('month', $start::date) and $end::date
+        and in_filter($districts, satisfaction_rollup.district_code)
         and in_filter($systems, units.unit_system)
-        and in_filter($units, satisfaction.unit_code)
+        and in_filter($units, satisfaction_rollup.unit_code)
 ),
 
 pooled_by_window as (

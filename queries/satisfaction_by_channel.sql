@@ -1,15 +1,16 @@
--- satisfaction_by_channel: one row per survey channel (评价器, 问卷, 暗访, 线上, 12345热线; '' when missing) with pooled 满意率, n and Wilson bounds; $start, $end, $districts, $systems, $units
+-- satisfaction_by_channel: one row per survey channel (评价器, 问卷, 暗访, 线上, 12345热线; '' when missing) with pooled 满意率, n and Wilson bounds; $start, $end (months), $districts, $systems, $units
 with responses as (
     select
-        coalesce(satisfaction.channel, '') as channel,
-        satisfaction.rating_overall,
-        coalesce(satisfaction.response_count, 1) as responses
-    from satisfaction
+        coalesce(satisfaction_rollup.channel, '') as channel,
+        satisfaction_rollup.rating_overall,
+        satisfaction_rollup.responses
+    from satisfaction_rollup
     inner join units using (unit_code)
-    where satisfaction.surveyed_on between $start and last_day($end::date)
-        and in_filter($districts, satisfaction.district_code)
+    where satisfaction_rollup.period_month
+            between date_trunc('month', $start::date) and $end::date
+        and in_filter($districts, satisfaction_rollup.district_code)
         and in_filter($systems, units.unit_system)
-        and in_filter($units, satisfaction.unit_code)
+        and in_filter($units, satisfaction_rollup.unit_code)
 ),
 
 pooled_by_channel as (

@@ -1,35 +1,62 @@
--- satisfaction_dimensions: one row per rating dimension (overall and the 四优: attitude, timeliness, convenience, quality) with pooled 满意率, n, Wilson bounds and mean score; $start, $end, $districts, $systems, $units
-with responses as (
-    select
-        satisfaction.rating_overall,
-        satisfaction.rating_attitude,
-        satisfaction.rating_timeliness,
-        satisfaction.rating_convenience,
-        satisfaction.rating_quality,
-        coalesce(satisfaction.response_count, 1) as responses
-    from satisfaction
+-- satisfaction_dimensions: one row per rating dimension (overall and the 四优: attitude, timeliness, convenience, quality) with pooled 满意率, n, Wilson bounds and mean score; $start, $end (months), $districts, $systems, $units
+with filtered as (
+    select satisfaction_rollup.*
+    from satisfaction_rollup
     inner join units using (unit_code)
-    where satisfaction.surveyed_on between $start and last_day($end::date)
-        and in_filter($districts, satisfaction.district_code)
+    where satisfaction_rollup.period_month
+            between date_trunc('month', $start::date) and $end::date
+        and in_filter($districts, satisfaction_rollup.district_code)
         and in_filter($systems, units.unit_system)
-        and in_filter($units, satisfaction.unit_code)
+        and in_filter($units, satisfaction_rollup.unit_code)
 ),
 
-ratings as (
-    unpivot responses
-    on rating_overall, rating_attitude, rating_timeliness, rating_convenience, rating_quality
-    into name rating_column value rating
-),
-
+-- a dimension nobody rated has no row, as with an unpivot that drops missing ratings
 pooled_by_dimension as (
     select
-        rating_column,
-        sum(responses) as responses,
-        coalesce(sum(responses) filter (where rating >= 3), 0) as satisfied,
-        coalesce(sum(responses) filter (where rating >= 4), 0) as good,
-        sum(rating * responses) / sum(responses) as mean_rating
-    from ratings
-    group by rating_column
+        'rating_overall' as rating_column,
+        sum(responses) filter (where rating_overall is not null) as responses,
+        coalesce(sum(responses) filter (where rating_overall >= 3), 0) as satisfied,
+        coalesce(sum(responses) filter (where rating_overall >= 4), 0) as good,
+        sum(rating_overall * responses) / sum(responses) filter (where rating_overall is not null)
+            as mean_rating
+    from filtered
+    having sum(responses) filter (where rating_overall is not null) > 0
+    union all
+    select
+        'rating_attitude',
+        sum(attitude_responses),
+        sum(attitude_satisfied),
+        sum(attitude_good),
+        sum(attitude_points) / sum(attitude_responses)
+    from filtered
+    having sum(attitude_responses) > 0
+    union all
+    select
+        'rating_timeliness',
+        sum(timeliness_responses),
+        sum(timeliness_satisfied),
+        sum(timeliness_good),
+        sum(timeliness_points) / sum(timeliness_responses)
+    from filtered
+    having sum(timeliness_responses) > 0
+    union all
+    select
+        'rating_convenience',
+        sum(convenience_responses),
+        sum(convenience_satisfied),
+        sum(convenience_good),
+        sum(convenience_points) / sum(convenience_responses)
+    from filtered
+    having sum(convenience_responses) > 0
+    union all
+    select
+        'rating_quality',
+        sum(quality_responses),
+        sum(quality_satisfied),
+        sum(quality_good),
+        sum(quality_points) / sum(quality_responses)
+    from filtered
+    having sum(quality_responses) > 0
 )
 
 select

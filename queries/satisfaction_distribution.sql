@@ -1,14 +1,15 @@
--- satisfaction_distribution: one row per overall rating level (5 非常满意 … 1 非常不满意) with its responses and share; $start, $end, $districts, $systems, $units
+-- satisfaction_distribution: one row per overall rating level (5 非常满意 … 1 非常不满意) with its responses and share; $start, $end (months), $districts, $systems, $units
 with responses as (
     select
-        satisfaction.rating_overall,
-        coalesce(satisfaction.response_count, 1) as responses
-    from satisfaction
+        satisfaction_rollup.rating_overall,
+        satisfaction_rollup.responses
+    from satisfaction_rollup
     inner join units using (unit_code)
-    where satisfaction.surveyed_on between $start and last_day($end::date)
-        and in_filter($districts, satisfaction.district_code)
+    where satisfaction_rollup.period_month
+            between date_trunc('month', $start::date) and $end::date
+        and in_filter($districts, satisfaction_rollup.district_code)
         and in_filter($systems, units.unit_system)
-        and in_filter($units, satisfaction.unit_code)
+        and in_filter($units, satisfaction_rollup.unit_code)
 ),
 
 levels as (

@@ -1,20 +1,20 @@
--- satisfaction_monthly: one row per month with pooled 满意率 and 好评率, n and Wilson bounds; $start, $end, $districts, $systems, $units
+-- satisfaction_monthly: one row per month with pooled 满意率 and 好评率, n and Wilson bounds; $start, $end (months), $districts, $systems, $units
 with filtered as (
     select
-        satisfaction.surveyed_on,
-        satisfaction.rating_overall,
-        coalesce(satisfaction.response_count, 1) as responses
-    from satisfaction
+        satisfaction_rollup.period_month,
+        satisfaction_rollup.rating_overall,
+        satisfaction_rollup.responses
+    from satisfaction_rollup
     inner join units using (unit_code)
-    where surveyed_on between $start and last_day($end)
-        and in_filter($districts, satisfaction.district_code)
+    where period_month between date_trunc('month', $start::date) and $end::date
+        and in_filter($districts, satisfaction_rollup.district_code)
         and in_filter($systems, units.unit_system)
-        and in_filter($units, satisfaction.unit_code)
+        and in_filter($units, satisfaction_rollup.unit_code)
 ),
 
 monthly as (
     select
-        date_trunc('month', surveyed_on)::date as period_month,
+        period_month,
         sum(responses) as responses,
         coalesce(sum(responses) filter (where rating_overall >= 3), 0) as satisfied,
         coalesce(sum(responses) filter (where rating_overall >= 4), 0) as good

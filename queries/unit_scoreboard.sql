@@ -19,11 +19,10 @@ with participation_by_unit as (
 satisfaction_by_unit as (
     select
         unit_code,
-        sum(coalesce(response_count, 1)) as responses,
-        coalesce(sum(coalesce(response_count, 1)) filter (where rating_overall >= 3), 0)
-            as satisfied
-    from satisfaction
-    where surveyed_on between $start and last_day($end::date)
+        sum(responses) as responses,
+        coalesce(sum(responses) filter (where rating_overall >= 3), 0) as satisfied
+    from satisfaction_rollup
+    where period_month between date_trunc('month', $start::date) and $end::date
         and in_filter($districts, district_code)
         and in_filter($units, unit_code)
     group by unit_code

@@ -7,13 +7,12 @@ with months as (
 
 recent_responses as (
     select
-        satisfaction.unit_code,
-        date_trunc('month', satisfaction.surveyed_on)::date as period_month,
-        coalesce(satisfaction.response_count, 1) as responses,
-        satisfaction.rating_overall >= 3 as is_satisfied
-    from satisfaction
-    where satisfaction.surveyed_on
-        between (select min(period_month) from months) and last_day($end::date)
+        unit_code,
+        period_month,
+        responses,
+        rating_overall >= 3 as is_satisfied
+    from satisfaction_rollup
+    where period_month between (select min(period_month) from months) and $end::date
 ),
 
 listed_units as (

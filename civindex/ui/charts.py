@@ -9,11 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from civindex import reference
-from civindex.charts.plotly import to_figure
 from civindex.charts.spec import ChartSpec
 from civindex.i18n import language, t
 from civindex.ui.context import PageContext, current
 from civindex.ui.exports import record_spec
+from civindex.ui.figures import figure_for
 
 PROFILE_PAGES = {
     "unit": ("pages/unit_profile.py", "focus_unit"),
@@ -173,7 +173,7 @@ def show(spec: ChartSpec, context: PageContext | None = None) -> None:
     """Render the spec; a click on a drillable mark opens the unit or district profile."""
     context = context or current()
     record_spec(spec)
-    figure = to_figure(spec)
+    figure = figure_for(spec)
     target = _drill_target(spec) if spec.kind != "heatmap" else None
     if target is None:
         st.plotly_chart(figure, theme=None, key=f"chart_{spec.key}", config=plotly_config(spec))

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from civindex import config, recovery, reference
-from civindex.db import open_database, reference_key, snapshot_key
+from civindex.db import load_query, open_database, reference_key, snapshot_key
 from civindex.filters import Choices, Filters, default_filters, from_query, has_filter_keys
 from civindex.i18n import set_language, t
 from civindex.kpi import shift_month
@@ -72,9 +72,12 @@ class PageContext:
         return str(self.store.root)
 
     def run(self, name: str, **params) -> pd.DataFrame:
-        """A named query over this context's snapshot, cached by (query, params, snapshot)."""
+        """A named query over this context's snapshot, cached by (query, params, snapshot).
+        Only the parameters the SQL uses are in the key: a filter a query ignores (demo_rows
+        and data_extent ignore them all) neither runs it again nor fills the cache."""
         bound = self.filters.params() | params
-        key = tuple(sorted((k, _hashable(v)) for k, v in bound.items()))
+        used = load_query(name).params
+        key = tuple(sorted((k, _hashable(v)) for k, v in bound.items() if k in used))
         return _run(
             self.root,
             snapshot_key(self.snapshot),

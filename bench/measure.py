@@ -1,0 +1,183 @@
+"""One measurement in its own process, so its peak RSS is its own:
+
+    python -m bench.measure MODE --data DIR --page PAGE [--runs N] [--queries FILE]
+
+MODE is `capture` (run the page once and write the named queries it asked for to FILE), `raw`
+(those queries on a fresh `Database` over the same snapshot), `cold` (the page's full script run
+after every cache is dropped: a new snapshot), `warm` (the same run answered from the caches) or
+`pandas` (the baseline in bench/baseline.py). Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PAGE_SCRIPTS = {
+    "overview": "pages/overview.py",
+    "participation": "pages/participation.py",
+    "satisfaction": "pages/satisfaction.py",
+    "index": "pages/index_results.py",
+    "unit": "pages/unit_profile.py",
+    "district": "pages/district_profile.py",
+    "warnings": "pages/warnings.py",
+    "snapshots": "pages/snapshots.py",
+}
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def encode(params: dict) -> dict:
+    def value(v):
+        if isinstance(v, date):
+            return {"date": v.isoformat()}
+        return list(v) if isinstance(v, tuple) else v
+
+    return {k: value(v) for k, v in params.items()}
+
+
+def decode(params: dict) -> dict:
+    def value(v):
+        return date.fromisoformat(v["date"]) if isinstance(v, dict) else v
+
+    return {k: value(v) for k, v in params.items()}
+
+
+def drop_caches() -> None:
+    """What a new snapshot means to a running server: no cached results, a new Database."""
+    import streamlit as st
+
+    from civindex import db
+    from civindex.ui import figures
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    db._databases.clear()
+    figures.clear()
+
+
+def page_run(page: str, timeout: float):
+    """dashboard.py itself, starting on the page (as the deck command runs it)."""
+    from streamlit.testing.v1 import AppTest
+
+    from civindex.ui.context import QUERY_LOG_KEY
+    from civindex.ui.exports import START_PAGE_KEY
+
+    app = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=timeout)
+    app.session_state[START_PAGE_KEY] = PAGE_SCRIPTS[page]
+    app.session_state[QUERY_LOG_KEY] = []
+    started = time.perf_counter()
+    app.run()
+    seconds = time.perf_counter() - started
+    if app.exception:
+        raise RuntimeError(f"{page}: {app.exception[0].value}")
+    return seconds, app
+
+
+def capture(page: str, out: Path, timeout: float) -> dict:
+    from civindex.ui.context import QUERY_LOG_KEY
+    from civindex.ui.exports import SPECS_KEY
+
+    _seconds, app = page_run(page, timeout)
+    seen, queries = set(), []
+    for name, params in app.session_state[QUERY_LOG_KEY]:
+        key = (name, json.dumps(encode(params), sort_keys=True))
+        if key not in seen:
+            seen.add(key)
+            queries.append({"name": name, "params": encode(params)})
+    out.write_text(json.dumps(queries, ensure_ascii=False, indent=1), encoding="utf-8")
+    return {
+        "queries": len(queries),
+        "calls": len(app.session_state[QUERY_LOG_KEY]),
+        "charts": len(app.session_state[SPECS_KEY]) if SPECS_KEY in app.session_state else 0,
+    }
+
+
+def raw(queries: list[dict], runs: int) -> dict:
+    from civindex.db import Database
+    from civindex.store import Store
+
+    store = Store()
+    snapshot = store.snapshot()
+    seconds, opens, per_query = [], [], {}
+    for _ in range(runs):
+        started = time.perf_counter()
+        database = Database(store, snapshot)
+        opened = time.perf_counter()
+        for query in queries:
+            began = time.perf_counter()
+            database.run(query["name"], **decode(query["params"]))
+            per_query.setdefault(query["name"], []).append(time.perf_counter() - began)
+        seconds.append(time.perf_counter() - started)
+        opens.append(opened - started)
+        database.connection.close()
+    return {
+        "seconds": seconds,
+        "open_s": statistics.median(opens),
+        "per_query_s": {k: round(statistics.median(v), 4) for k, v in per_query.items()},
+    }
+
+
+def page_times(page: str, runs: int, cold: bool, timeout: float) -> dict:
+    page_run(page, timeout)  # imports, compiled scripts, OS file cache: what a running server has
+    seconds = []
+    for _ in range(runs):
+        if cold:
+            drop_caches()
+        seconds.append(page_run(page, timeout)[0])
+    return {"seconds": seconds}
+
+
+def pandas_times(page: str, runs: int) -> dict:
+    from bench import baseline
+    from civindex.store import Store
+
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        baseline.run(Store(), page)
+        seconds.append(time.perf_counter() - started)
+    return {"seconds": seconds}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=("capture", "raw", "cold", "warm", "pandas"))
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--page", choices=list(PAGE_SCRIPTS), required=True)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--queries", type=Path)
+    parser.add_argument("--timeout", type=float, default=300)
+    args = parser.parse_args(argv)
+    os.environ["CIVINDEX_DATA_DIR"] = str(args.data.resolve())
+    import logging
+
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+    if args.mode == "capture":
+        result = capture(args.page, args.queries, args.timeout)
+    elif args.mode == "raw":
+        queries = json.loads(args.queries.read_text(encoding="utf-8"))
+        result = raw(queries, args.runs)
+    elif args.mode == "pandas":
+        result = pandas_times(args.page, args.runs)
+    else:
+        result = page_times(args.page, args.runs, args.mode == "cold", args.timeout)
+    if "seconds" in result:
+        result["median_s"] = statistics.median(result["seconds"])
+    result |= {"mode": args.mode, "page": args.page, "peak_rss_mb": round(peak_rss_mb())}
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
