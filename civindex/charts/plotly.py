@@ -12,6 +12,7 @@ puts `x` along the bottom, `y` down the left and colours cells by `value`.
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from datetime import date
@@ -401,7 +402,7 @@ def _legend_rows(names: list[str], width: int = 1100) -> int:
 
 def to_figure(spec: ChartSpec) -> go.Figure:
     """Draw the spec as a Plotly figure in the house style."""
-    data = _month_labels(spec, _sorted(spec))
+    data = _plain_text(spec, _month_labels(spec, _sorted(spec)))
     horizontal = spec.kind in ("bar", "stacked_bar")
     if horizontal:
         data = _wrapped(data, spec.x)
@@ -647,6 +648,21 @@ def _shorten(text: str, limit: float = HEATMAP_LABEL_WIDTH) -> str:
     while text and _width(text + "…") > limit:
         text = text[:-1]
     return text.rstrip() + "…"
+
+
+def _plain_text(spec: ChartSpec, data: pd.DataFrame) -> pd.DataFrame:
+    """Category and series names can come from uploads (window and round names). Plotly reads
+    <b>, <a href>, <br> and entities in labels as markup: escaped, they show as typed."""
+    columns = [c for c in dict.fromkeys((spec.x, spec.y, spec.series)) if c and c in data]
+    columns = [c for c in columns if any(isinstance(v, str) for v in data[c])]
+    if not columns:
+        return data
+    data = data.copy()
+    for column in columns:
+        data[column] = data[column].map(
+            lambda v: html.escape(v, quote=False) if isinstance(v, str) else v
+        )
+    return data
 
 
 def _wrapped(data: pd.DataFrame, column: str) -> pd.DataFrame:

@@ -10,8 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from civindex import audit
 from civindex.i18n import t
-from civindex.ingest.pipeline import prepare
+from civindex.ingest.pipeline import MAX_UPLOAD_BYTES, prepare
 from civindex.ingest.preview import format_changes, preview
 from civindex.ingest.publish import IngestError, publish, record_rejection
 from civindex.schema import DATASETS
@@ -48,6 +49,21 @@ def _progress():
 
 def run(args, store: Store) -> int:
     try:
+        if args.file.stat().st_size > MAX_UPLOAD_BYTES:  # refused before it is read in
+            message = t("ingest.read.too_large", limit=MAX_UPLOAD_BYTES // 2**20)
+            print(message)
+            if not args.dry_run:
+                audit.record(
+                    store.root,
+                    "upload",
+                    args.user,
+                    dataset=args.dataset,
+                    file=args.file.name,
+                    rows=0,
+                    outcome="rejected",
+                    message=message,
+                )
+            return 1
         content = args.file.read_bytes()
     except OSError as error:
         print(f"error: {error}", file=sys.stderr)

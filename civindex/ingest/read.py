@@ -14,6 +14,7 @@ import codecs
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -36,6 +37,10 @@ CHUNK_BYTES = 8 * 1024 * 1024
 EXCEL_CHUNK_ROWS = 65_536
 LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+MAX_COLUMNS = 1000  # survey files have dozens; a 200 MB header line would have millions
+XLSX_MAX_UNPACKED = 1 << 30  # the XML of a full sheet of ordinary width
+XLSX_MAX_RATIO = 100  # office XML deflates 5-20×; a zip bomb thousands of times
+XLSX_MAX_ENTRIES = 10_000
 
 Progress = Callable[[float, str], None]
 
@@ -171,7 +176,7 @@ def detect(content: bytes) -> tuple[str, int, str]:
                 return encoding, len(bom), _head(content, encoding, len(bom))
             except UnicodeDecodeError:
                 raise ReadError("encoding", line=_error_line(content, encoding, len(bom))) from None
-    if CONTROL.search(content[:65536]):
+    if CONTROL.search(content[:65536]) or b"\x00" in content:
         raise ReadError("binary")
     for encoding in ("utf-8", "gb18030"):
         try:
@@ -227,6 +232,8 @@ def _read_csv(content: bytes, header_score, progress: Progress) -> RawTable:
             break
     header_index = _best_header(records, header_score)
     headers = [cell.strip() for cell in records[header_index]]
+    if len(headers) > MAX_COLUMNS:
+        raise ReadError("too_many_columns", count=len(headers), limit=MAX_COLUMNS)
     # The text up to the header re-encodes to exactly the bytes it was decoded from.
     offset = bom + len("".join(lines[: ends[header_index]]).encode(encoding))
     header_row = header_index + 1
@@ -271,7 +278,8 @@ def _read_csv(content: bytes, header_score, progress: Progress) -> RawTable:
             raise ReadError("encoding", line=_error_line(content, encoding, bom)) from None
         except pa.ArrowInvalid as error:
             if "utf8" not in str(error).lower() or encoding != "utf-8" or bom:
-                raise
+                detail = str(error).splitlines()[0][:200]
+                raise ReadError("malformed", detail=detail) from None
             # Valid UTF-8 at the start but not further on: GB18030 if the start was plain
             # ASCII (the same in both); a file mixing encodings is refused.
             if not head.isascii():
@@ -311,9 +319,30 @@ def _read_csv(content: bytes, header_score, progress: Progress) -> RawTable:
 # --- Excel -----------------------------------------------------------------------------------
 
 
+def _check_zip(content: bytes) -> None:
+    """Refuse a zip bomb from the sizes its directory declares (calamine reads no further
+    than those) before anything is unpacked; the entry count comes first, from the end record."""
+    end = content.rfind(b"PK\x05\x06", max(0, len(content) - 65_557))
+    if end >= 0 and int.from_bytes(content[end + 10 : end + 12], "little") > XLSX_MAX_ENTRIES:
+        raise ReadError("zip_bomb", size=len(content) >> 20)
+    try:
+        entries = zipfile.ZipFile(io.BytesIO(content)).infolist()
+    except (zipfile.BadZipFile, ValueError, NotImplementedError) as error:
+        raise ReadError("bad_xlsx", detail=str(error)[:200]) from None
+    unpacked = sum(entry.file_size for entry in entries)
+    if (
+        len(entries) > XLSX_MAX_ENTRIES
+        or unpacked > XLSX_MAX_UNPACKED
+        or unpacked > max(XLSX_MAX_RATIO * len(content), 64 << 20)
+    ):
+        raise ReadError("zip_bomb", size=unpacked >> 20)
+
+
 def _workbook(content: bytes, kind: str):
     from python_calamine import CalamineWorkbook
 
+    if kind == "xlsx":
+        _check_zip(content)
     try:
         return CalamineWorkbook.from_filelike(io.BytesIO(content))
     except Exception as error:  # calamine raises several types for corrupt or encrypted files
@@ -377,6 +406,9 @@ def _read_excel(
     if not head:
         raise ReadError("empty")
     header_index = _best_header(head, header_score)
+    named = sum(1 for cell in head[header_index] if cell.strip())
+    if named > MAX_COLUMNS:
+        raise ReadError("too_many_columns", count=named, limit=MAX_COLUMNS)
     width = max(len(r) for r in head)
     headers = [c.strip() for c in head[header_index]] + [""] * (width - len(head[header_index]))
 

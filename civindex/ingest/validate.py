@@ -403,13 +403,18 @@ class Builder:
         if not repeated:  # the common case; only now number the rows to find the repeats
             return
         connection.register("file_keys", pa.table(columns | {"_i": pa.array(np.arange(n))}))
-        found = connection.execute(
+        same = " and ".join(f'k."{c}" is not distinct from r."{c}"' for c in columns)
+        found = connection.execute(  # a join, not a window: a third less memory at 10M rows
             f"""
-            select _i, first_i from (
-                select _i, min(_i) over w as first_i, count(*) over w as n
+            with repeated as (
+                select {partition}, min(_i) as first_i
                 from file_keys where {where}
-                window w as (partition by {partition})
-            ) where n > 1 and _i <> first_i order by _i
+                group by all having count(*) > 1
+            )
+
+            select k._i, r.first_i from file_keys as k
+            inner join repeated as r on {same}
+            where k._i <> r.first_i order by k._i
             """
         ).fetchnumpy()
         if not len(found["_i"]):
@@ -417,7 +422,10 @@ class Builder:
         positions, firsts = found["_i"].astype(np.int64), found["first_i"].astype(np.int64)
         mask = np.zeros(n, dtype=bool)
         mask[positions] = True
-        first_rows = dict(zip(positions.tolist(), self.rows[firsts].tolist(), strict=True))
+        listed = slice(LISTED_PER_CHECK)  # a dict for every repeat is 1 GB at 10M rows
+        first_rows = dict(
+            zip(positions[listed].tolist(), self.rows[firsts[listed]].tolist(), strict=True)
+        )
         shown = [
             " / ".join(str(columns[c][int(p)].as_py() or "") for c in columns)
             for p in positions[:LISTED_PER_CHECK]
