@@ -58,12 +58,13 @@ def drop_caches() -> None:
     import streamlit as st
 
     from civindex import db
-    from civindex.ui import figures
+    from civindex.ui import figures, prefetch
 
     st.cache_data.clear()
     st.cache_resource.clear()
     db._databases.clear()
     figures.clear()
+    prefetch.forget_states()  # the page ran before, on what is now an older snapshot
 
 
 def page_run(page: str, timeout: float):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +17,7 @@ from civindex.i18n import set_language, t
 from civindex.kpi import shift_month
 from civindex.schema import UNIT_SYSTEMS
 from civindex.store import Snapshot, Store
+from civindex.ui import prefetch
 
 CONTEXT_KEY = "_civindex_context"
 FILTERS_KEY = "_civindex_filters"
@@ -46,12 +47,17 @@ def _cached_run(key: str, _root: str, _snapshot: tuple, _name: str, _params: tup
     return database.run(_name, **bound)
 
 
+def _compute(root: str, snapshot: tuple, references: tuple, name: str, params: tuple):
+    key = repr((root, snapshot, references, name, params))
+    return _cached_run(key, root, snapshot, name, params)
+
+
 def _run(root: str, snapshot: tuple, references: tuple, name: str, params: tuple):
     log = st.session_state.get(QUERY_LOG_KEY)
     if isinstance(log, list):
         log.append((name, dict(params)))
-    key = repr((root, snapshot, references, name, params))
-    return _cached_run(key, root, snapshot, name, params)
+    prefetch.record(name, params)
+    return _compute(root, snapshot, references, name, params)
 
 
 @st.cache_data(max_entries=64, ttl=30, show_spinner=False)
@@ -129,6 +135,7 @@ def _choices(store: Store, snapshot: Snapshot) -> Choices:
 def build_context() -> PageContext:
     """Resolve language, filters and snapshot for this run; the URL wins over session state."""
     store = get_store(str(config.data_dir()))
+    prefetch.start_recording()
     query = _query_params()
     set_language((query.get("lang") or [st.session_state.get("_lang", "zh")])[0])
     if not has_filter_keys(query) and FILTERS_KEY in st.session_state:
@@ -156,6 +163,8 @@ def build_context() -> PageContext:
         st.query_params.from_dict(wanted)
     context = PageContext(store, snapshot, filters, choices, notices)
     st.session_state[CONTEXT_KEY] = context
+    state = (snapshot_key(snapshot), context.references)
+    prefetch.begin(context.root, state, partial(_compute, context.root, *state))
     return context
 
 
