@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property, partial
@@ -15,7 +17,7 @@ from civindex.db import load_query, open_database, reference_key, snapshot_key
 from civindex.filters import Choices, Filters, default_filters, from_query, has_filter_keys
 from civindex.i18n import set_language, t
 from civindex.kpi import shift_month
-from civindex.schema import UNIT_SYSTEMS
+from civindex.schema import DATASETS, UNIT_SYSTEMS
 from civindex.store import Snapshot, Store
 from civindex.ui import prefetch
 
@@ -25,6 +27,8 @@ FILTERS_KEY = "_civindex_filters"
 # is appended to it as (name, params), so its raw DuckDB time can be measured apart.
 QUERY_LOG_KEY = "_civindex_query_log"
 PAGE_KEYS = ("focus_unit", "focus_district")
+LOG_SETTLE_NS = 2_000_000_000
+LATEST_TTL_NS = 5_000_000_000  # where a folder's time does not move on a new file
 
 
 @st.cache_resource(show_spinner=False)
@@ -132,6 +136,33 @@ def _choices(store: Store, snapshot: Snapshot) -> Choices:
     )
 
 
+_latest: dict[str, tuple[tuple, int, Snapshot]] = {}
+
+
+def _log_stamps(store: Store) -> tuple:
+    stamps = []
+    for name in DATASETS:
+        try:
+            stamps.append(os.stat(store.path(name) / "_delta_log").st_mtime_ns)
+        except FileNotFoundError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
+def _latest_snapshot(store: Store) -> Snapshot:
+    """The latest versions, re-read from the Delta logs only when a log folder has changed
+    (a commit adds a file to it), and at least every few seconds. A folder changed in the last
+    seconds is always re-read, so coarse timestamps cannot hide a second commit in one tick."""
+    stamps, now = _log_stamps(store), time.time_ns()
+    known = _latest.get(str(store.root))
+    settled = all(s is None or now - s > LOG_SETTLE_NS for s in stamps)
+    if known is not None and known[0] == stamps and settled and now - known[1] < LATEST_TTL_NS:
+        return dict(known[2])
+    snapshot = store.snapshot()
+    _latest[str(store.root)] = (stamps, now, snapshot)
+    return dict(snapshot)
+
+
 def build_context() -> PageContext:
     """Resolve language, filters and snapshot for this run; the URL wins over session state."""
     store = get_store(str(config.data_dir()))
@@ -143,7 +174,7 @@ def build_context() -> PageContext:
         saved: Filters = st.session_state[FILTERS_KEY]
         query = {k: v if isinstance(v, list) else [v] for k, v in saved.to_query().items()}
         query |= {k: v for k, v in _query_params().items() if k in ("lang", "present")}
-    latest = store.snapshot()
+    latest = _latest_snapshot(store)
     as_of_text = (query.get("as_of") or [None])[0]
     snapshot = latest
     base_choices = _choices(store, latest)
