@@ -209,6 +209,11 @@ class Builder:
         parsed = norm.numbers(values)
         self.flag(parsed.bad, index, t("ingest.problem.bad_number"))
         numbers = parsed.values
+        # NaN, ±inf and 1e19 parse as floats but are no count, sum or score (and 1e19 would not
+        # fit the int64 column); above 2**53 a double no longer holds every whole number.
+        huge = ~_numpy(pc.fill_null(pc.less(pc.abs(numbers), 2.0**53), True))
+        self.flag(huge, index, t("ingest.problem.number_too_large"))
+        numbers = pc.if_else(pa.array(huge), None, numbers)
         if parsed.percent.any():
             if column.name == "score":
                 # 得分 written as a score rate: the share of the indicator's full marks.
