@@ -207,7 +207,9 @@ def _leave_pages_directory_mode() -> None:
     the run goes through dashboard.py's navigation and lands on the same page."""
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    # Only a session that has never been through dashboard.py: AppTest resets the flag before
+    # every run and then reruns pages alone on purpose, and a rerun would drop a form submit.
+    if PagesManager.uses_pages_directory and CONTEXT_KEY not in st.session_state:
         PagesManager.uses_pages_directory = False
         st.rerun()
 
