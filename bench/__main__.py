@@ -78,7 +78,13 @@ def measure_page(data: Path, folder: Path, page: str, runs: int, pandas: bool) -
         args = ["-m", "bench.measure", mode, *common, "--runs", str(runs)]
         if mode == "raw":
             args += ["--queries", str(queries)]
-        result[mode] = run_json(args)
+        try:
+            result[mode] = run_json(args)
+        except RuntimeError as error:  # e.g. the pandas baseline killed for memory at 50M
+            if mode != "pandas":
+                raise
+            result["pandas_error"] = str(error)[-500:]
+            log(f"{page}: pandas baseline failed: {str(error)[-200:]}")
     return result
 
 
@@ -190,6 +196,28 @@ def ingest_table(ingest: dict) -> list[str]:
     return lines
 
 
+def growth_table(results: dict) -> list[str]:
+    """Seconds per page at each scale: raw / cold / warm (and pandas where it ran)."""
+    scales = list(results["scales"])
+    by_page: dict[str, dict[str, dict]] = {}
+    for scale, block in results["scales"].items():
+        for row in block["pages"]:
+            by_page.setdefault(row["page"], {})[scale] = row
+    lines = [
+        "| page | " + " | ".join(f"{s}: raw / cold / warm / pandas s" for s in scales) + " |",
+        "|---|" + "--:|" * len(scales),
+    ]
+    for page, rows in by_page.items():
+        cells = []
+        for scale in scales:
+            r = rows.get(scale, {})
+            cells.append(
+                " / ".join(fmt(r.get(f"{m}_s"), 2) for m in ("raw", "cold", "warm", "pandas"))
+            )
+        lines.append(f"| {page} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def report(results: dict) -> str:
     lines = [
         "# Benchmark report",
@@ -224,6 +252,8 @@ def report(results: dict) -> str:
                 "",
                 *targets(block["pages"], results.get("ingest")),
             ]
+    if len(results["scales"]) > 1:
+        lines += ["", "## Growth with the number of responses", "", *growth_table(results)]
     if results.get("ingest"):
         lines += ["", "## Ingest", "", *ingest_table(results["ingest"])]
     if results.get("browser"):

@@ -2,7 +2,8 @@
 
 A page's satisfaction figures pool millions of responses, but only per month × unit × district ×
 window × channel × rating level; `queries/_satisfaction_rollup.sql` computes that once per
-version and the satisfaction queries read the much smaller result. A rollup file is named after
+version, `queries/_satisfaction_unit_month.sql` sums it over windows and channels, and each
+satisfaction query reads the smallest that holds what it needs. A rollup file is named after
 the dataset version and a digest of exactly what it was computed from — the version's Parquet
 files (immutable in Delta), the rollup SQL and the column types — so a figure can never come
 from rows other than the snapshot's: another version, a rebuilt table or a changed definition
@@ -44,17 +45,31 @@ class Rollup:
     name: str  # the view the queries read
     dataset: str
     keys: tuple[str, ...]  # its grain; every other column is a count or a sum, so it adds up
+    source: str | None = None  # a finer rollup its SQL reads instead of the dataset
 
     @property
     def sql(self) -> str:
         return (config.QUERIES_DIR / f"_{self.name}.sql").read_text(encoding="utf-8")
 
+    @property
+    def definition(self) -> str:
+        """Its SQL and that of every rollup it is computed from."""
+        source = next((r for r in ROLLUPS if r.name == self.source), None)
+        return self.sql + (source.definition if source else "")
 
+
+# In dependency order: a rollup computed from another comes after it.
 ROLLUPS = (
     Rollup(
         "satisfaction_rollup",
         "satisfaction",
         ("period_month", "unit_code", "district_code", "window_name", "channel", "rating_overall"),
+    ),
+    Rollup(
+        "satisfaction_unit_month",
+        "satisfaction",
+        ("period_month", "unit_code", "district_code", "rating_overall"),
+        source="satisfaction_rollup",
     ),
 )
 
@@ -70,7 +85,7 @@ def folder(store: Store) -> Path:
 def digest(rollup: Rollup, files: list[str]) -> str:
     """What the rollup is computed from: file names, the SQL and the dataset's column types."""
     h = hashlib.blake2b(digest_size=10)
-    h.update(rollup.sql.encode())
+    h.update(rollup.definition.encode())
     for column in DATASETS[rollup.dataset].columns:
         h.update(f"{column.name}:{DUCKDB_TYPES[column.dtype]};".encode())
     for name in sorted(os.path.basename(f) for f in files):
@@ -115,7 +130,7 @@ def _step_from_previous(
 ) -> tuple[Path, list[str], list[str]] | None:
     """(previous rollup, removed files, added files) when updating the previous version's
     rollup reads fewer bytes than computing this one afresh, else None."""
-    if version == 0:
+    if version == 0 or rollup.source is not None:  # from its source: cheap already
         return None
     previous = store.file_uris(rollup.dataset, version - 1)
     base = find(store, rollup, digest(rollup, previous)) if previous else None

@@ -11,7 +11,7 @@ select
     min(period_month),
     max(period_month),
     coalesce(sum(rows), 0)::bigint
-from satisfaction_rollup
+from satisfaction_unit_month
 union all
 select
     'index_results',

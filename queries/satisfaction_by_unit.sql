@@ -1,17 +1,17 @@
 -- satisfaction_by_unit: one row per unit with pooled 满意率 and 好评率, n, 95% Wilson bounds, small-sample and below-target flags; $start, $end (months), $districts, $systems, $units, $satisfaction_target
 with responses as (
     select
-        satisfaction_rollup.unit_code,
+        satisfaction_unit_month.unit_code,
         units.unit_system,
-        satisfaction_rollup.rating_overall,
-        satisfaction_rollup.responses
-    from satisfaction_rollup
+        satisfaction_unit_month.rating_overall,
+        satisfaction_unit_month.responses
+    from satisfaction_unit_month
     inner join units using (unit_code)
-    where satisfaction_rollup.period_month
+    where satisfaction_unit_month.period_month
             between date_trunc('month', $start::date) and $end::date
-        and in_filter($districts, satisfaction_rollup.district_code)
+        and in_filter($districts, satisfaction_unit_month.district_code)
         and in_filter($systems, units.unit_system)
-        and in_filter($units, satisfaction_rollup.unit_code)
+        and in_filter($units, satisfaction_unit_month.unit_code)
 ),
 
 pooled_by_unit as (

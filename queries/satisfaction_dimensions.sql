@@ -1,13 +1,13 @@
 -- satisfaction_dimensions: one row per rating dimension (overall and the 四优: attitude, timeliness, convenience, quality) with pooled 满意率, n, Wilson bounds and mean score; $start, $end (months), $districts, $systems, $units
 with filtered as (
-    select satisfaction_rollup.*
-    from satisfaction_rollup
+    select satisfaction_unit_month.*
+    from satisfaction_unit_month
     inner join units using (unit_code)
-    where satisfaction_rollup.period_month
+    where satisfaction_unit_month.period_month
             between date_trunc('month', $start::date) and $end::date
-        and in_filter($districts, satisfaction_rollup.district_code)
+        and in_filter($districts, satisfaction_unit_month.district_code)
         and in_filter($systems, units.unit_system)
-        and in_filter($units, satisfaction_rollup.unit_code)
+        and in_filter($units, satisfaction_unit_month.unit_code)
 ),
 
 -- a dimension nobody rated has no row, as with an unpivot that drops missing ratings

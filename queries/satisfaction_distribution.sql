@@ -1,15 +1,15 @@
 -- satisfaction_distribution: one row per overall rating level (5 非常满意 … 1 非常不满意) with its responses and share; $start, $end (months), $districts, $systems, $units
 with responses as (
     select
-        satisfaction_rollup.rating_overall,
-        satisfaction_rollup.responses
-    from satisfaction_rollup
+        satisfaction_unit_month.rating_overall,
+        satisfaction_unit_month.responses
+    from satisfaction_unit_month
     inner join units using (unit_code)
-    where satisfaction_rollup.period_month
+    where satisfaction_unit_month.period_month
             between date_trunc('month', $start::date) and $end::date
-        and in_filter($districts, satisfaction_rollup.district_code)
+        and in_filter($districts, satisfaction_unit_month.district_code)
         and in_filter($systems, units.unit_system)
-        and in_filter($units, satisfaction_rollup.unit_code)
+        and in_filter($units, satisfaction_unit_month.unit_code)
 ),
 
 levels as (

@@ -1,15 +1,15 @@
 -- satisfaction_monthly: one row per month with pooled 满意率 and 好评率, n and Wilson bounds; $start, $end (months), $districts, $systems, $units
 with filtered as (
     select
-        satisfaction_rollup.period_month,
-        satisfaction_rollup.rating_overall,
-        satisfaction_rollup.responses
-    from satisfaction_rollup
+        satisfaction_unit_month.period_month,
+        satisfaction_unit_month.rating_overall,
+        satisfaction_unit_month.responses
+    from satisfaction_unit_month
     inner join units using (unit_code)
     where period_month between date_trunc('month', $start::date) and $end::date
-        and in_filter($districts, satisfaction_rollup.district_code)
+        and in_filter($districts, satisfaction_unit_month.district_code)
         and in_filter($systems, units.unit_system)
-        and in_filter($units, satisfaction_rollup.unit_code)
+        and in_filter($units, satisfaction_unit_month.unit_code)
 ),
 
 monthly as (

@@ -21,7 +21,7 @@ satisfaction_by_unit as (
         unit_code,
         sum(responses) as responses,
         coalesce(sum(responses) filter (where rating_overall >= 3), 0) as satisfied
-    from satisfaction_rollup
+    from satisfaction_unit_month
     where period_month between date_trunc('month', $start::date) and $end::date
         and in_filter($districts, district_code)
         and in_filter($units, unit_code)

@@ -11,7 +11,7 @@ recent_responses as (
         period_month,
         responses,
         rating_overall >= 3 as is_satisfied
-    from satisfaction_rollup
+    from satisfaction_unit_month
     where period_month between (select min(period_month) from months) and $end::date
 ),
 
