@@ -144,7 +144,7 @@ def test_kill_at_each_point_of_a_rollback(seeded, point):
 
 
 @pytest.mark.parametrize("point", list(APPEND_POINTS))
-def test_io_error_at_each_point_of_an_append(seeded, point, monkeypatch, caplog):
+def test_io_error_at_each_point_of_an_append(seeded, point, monkeypatch):
     store, _first = seeded
     monkeypatch.setenv(faults.ENV, f"{point}:ioerror")
     committed = APPEND_POINTS[point]
