@@ -222,8 +222,10 @@ def report(results: dict) -> str:
     lines = [
         "# Benchmark report",
         "",
-        f"`{results['command']}` on {results['machine']}, {results['started']}; "
-        f"median of {results['runs']} runs, each measurement in its own process.",
+        f"`{results['command']}` on {results['machine']}, {results['started']}, "
+        f"{results['seconds']} s; median of {results['runs']} runs, each measurement in its own "
+        f"process. Load average (1 min) {results['load_before']:.1f} at the start and "
+        f"{results['load_after']:.1f} at the end: other work on the machine inflates the figures.",
         "",
         "raw: the page's distinct named queries on a fresh `Database` over the same snapshot "
         "(opening it included); cold: the page's full script run (dashboard.py, AppTest) after "
@@ -305,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
         "started": f"{datetime.now():%Y-%m-%d %H:%M}",
+        "load_before": os.getloadavg()[0],
         "runs": args.runs,
         "target_scale": TARGET_SCALE if TARGET_SCALE in scales else scales[-1],
         "browser_scale": args.browser_scale,
@@ -344,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
             ["bench/ingest.py", "--rows", str(args.ingest_rows), "--out", str(args.out)]
         )
     results["seconds"] = round(time.perf_counter() - started)
+    results["load_after"] = os.getloadavg()[0]
     text = report(results)
     (args.out / "report.md").write_text(text, encoding="utf-8")
     (args.out / "report.json").write_text(

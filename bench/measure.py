@@ -58,13 +58,12 @@ def drop_caches() -> None:
     import streamlit as st
 
     from civindex import db
-    from civindex.ui import figures, prefetch
+    from civindex.ui import figures
 
     st.cache_data.clear()
     st.cache_resource.clear()
     db._databases.clear()
     figures.clear()
-    prefetch.forget_states()  # the page ran before, on what is now an older snapshot
 
 
 def page_run(page: str, timeout: float):

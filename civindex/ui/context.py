@@ -6,7 +6,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cached_property, partial
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +19,6 @@ from civindex.i18n import set_language, t
 from civindex.kpi import shift_month
 from civindex.schema import DATASETS, UNIT_SYSTEMS
 from civindex.store import Snapshot, Store
-from civindex.ui import prefetch
 
 CONTEXT_KEY = "_civindex_context"
 FILTERS_KEY = "_civindex_filters"
@@ -51,17 +50,12 @@ def _cached_run(key: str, _root: str, _snapshot: tuple, _name: str, _params: tup
     return database.run(_name, **bound)
 
 
-def _compute(root: str, snapshot: tuple, references: tuple, name: str, params: tuple):
-    key = repr((root, snapshot, references, name, params))
-    return _cached_run(key, root, snapshot, name, params)
-
-
 def _run(root: str, snapshot: tuple, references: tuple, name: str, params: tuple):
     log = st.session_state.get(QUERY_LOG_KEY)
     if isinstance(log, list):
         log.append((name, dict(params)))
-    prefetch.record(name, params)
-    return _compute(root, snapshot, references, name, params)
+    key = repr((root, snapshot, references, name, params))
+    return _cached_run(key, root, snapshot, name, params)
 
 
 @st.cache_data(max_entries=64, ttl=30, show_spinner=False)
@@ -166,7 +160,6 @@ def _latest_snapshot(store: Store) -> Snapshot:
 def build_context() -> PageContext:
     """Resolve language, filters and snapshot for this run; the URL wins over session state."""
     store = get_store(str(config.data_dir()))
-    prefetch.start_recording()
     query = _query_params()
     set_language((query.get("lang") or [st.session_state.get("_lang", "zh")])[0])
     if not has_filter_keys(query) and FILTERS_KEY in st.session_state:
@@ -194,8 +187,6 @@ def build_context() -> PageContext:
         st.query_params.from_dict(wanted)
     context = PageContext(store, snapshot, filters, choices, notices)
     st.session_state[CONTEXT_KEY] = context
-    state = (snapshot_key(snapshot), context.references)
-    prefetch.begin(context.root, state, partial(_compute, context.root, *state))
     return context
 
 
