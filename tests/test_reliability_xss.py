@@ -24,6 +24,8 @@ PAGES = [
     "warnings?district=350102",
     "snapshots",
 ]
+CHARTS_DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')]
+    .every(plot => plot.querySelector('.main-svg text'))"""
 INJECTED = """() => ({
     pwned: window.__pwned === undefined ? null : String(window.__pwned),
     images: document.querySelectorAll('img[src="x"]').length,
@@ -57,14 +59,16 @@ def publish_hostile_text(store) -> None:
 def test_hostile_text_is_shown_as_text_and_never_runs(demo_store, server_factory, page):
     publish_hostile_text(demo_store)
     url = server_factory(demo_store.root)
+    page.set_default_timeout(60_000)
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     shown = ""
     for path in PAGES:
         separator = "&" if "?" in path else "?"
         page.goto(f"{url}/{path}{separator}from=2026-01&to=2026-10")
+        page.wait_for_selector('[data-testid="stMain"] h1')  # the page's own script ran
         wait_for_app(page)
-        page.wait_for_timeout(1500)  # charts draw after the script run
+        page.wait_for_function(CHARTS_DRAWN)  # Plotly draws after the script run
         found = page.evaluate(INJECTED)
         assert found == {
             "pwned": None,
