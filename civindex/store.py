@@ -432,8 +432,18 @@ class Store:
         return Commit(name, self.version(name), upload_id, removed, "rollback")
 
     def _replaced_rows(self, name: str, batch: dict) -> pa.Table:
-        """Rows the batch overwrote that no later batch has taken over since."""
+        """Rows the batch overwrote that no later batch has taken over since, leaving out rows
+        of batches that were themselves rolled back in the meantime (and are still gone)."""
         keys = list(dataset(name).key)
+        live = self.live_upload_ids(name)
+        withdrawn = sorted(
+            {
+                e["target"]
+                for e in self.history(name)
+                if e["action"] == "rollback" and e["version"] > batch["version"]
+            }
+            - live
+        )
         join = " and ".join(f"old.{k} = b.{k}" for k in keys)
         join_now = " and ".join(f"now.{k} = old.{k}" for k in keys)
         con = duckdb.connect()
@@ -457,12 +467,14 @@ class Store:
             where not exists (
                 select 1 from now where {join_now} and now.{UPLOAD_ID} <> $upload_id
             )
+                and not list_contains($withdrawn::varchar[], old.{UPLOAD_ID})
             """,
             {
                 "at": self.file_uris(name, batch["version"]),
                 "before": self.file_uris(name, batch["version"] - 1),
                 "current": self.file_uris(name, self.version(name)),
                 "upload_id": batch["upload_id"],
+                "withdrawn": withdrawn,
             },
         ).to_arrow_table()
         return result.cast(dataset(name).arrow_schema())

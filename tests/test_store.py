@@ -274,11 +274,6 @@ def test_a_missing_required_column_on_an_empty_store_creates_no_table(store):
     assert not store.path("participation").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: rolling back a replace restores the rows it replaced even when their own "
-    "batch was rolled back in the meantime, so that batch partly comes back",
-)
 def test_rolling_back_a_replace_does_not_revive_a_rolled_back_batch(store):
     store.publish("participation", FIRST, user="a", upload_id="u-first")
     store.publish(
