@@ -171,7 +171,7 @@ def _write_step(
         sums = ", ".join(f"sum({m})::bigint as {m}" for m in measures)
         combined = (
             f"select {keys}, {sums} from ({' union all by name '.join(parts)}) "
-            f"group by all having sum(rows) <> 0 order by {keys}"
+            f"group by all having sum(rows) <> 0 order by {rollup.keys[0]}"
         )
         _write(connection, combined, target)
     finally:

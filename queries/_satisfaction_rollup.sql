@@ -57,6 +57,7 @@ rolled_up as (
     group by all
 )
 
--- sorted by month so a period filter reads only the row groups of its months
+-- sorted by month (only: a full sort would cost a third of the time) so that a period filter
+-- reads only the row groups of its months
 select * from rolled_up
-order by period_month, unit_code, district_code, window_name, channel, rating_overall
+order by period_month

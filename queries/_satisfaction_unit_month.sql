@@ -29,4 +29,4 @@ with by_unit_month as (
 )
 
 select * from by_unit_month
-order by period_month, unit_code, district_code, rating_overall
+order by period_month
