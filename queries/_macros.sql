@@ -18,3 +18,14 @@ create or replace macro safe_ratio(numerator, denominator) as
 
 create or replace macro in_filter(selected, value) as
     len(selected) = 0 or list_contains(selected, value);
+
+-- Participation rows inside the global filters (district, unit system, unit, category), with
+-- the unit's system; one definition of what the filter bar means for participation.
+create or replace macro participation_filtered(district_list, system_list, unit_list, category_list) as table
+    select participation.*, units.unit_system
+    from participation
+    inner join units using (unit_code)
+    where in_filter(district_list, participation.district_code)
+        and in_filter(system_list, units.unit_system)
+        and in_filter(unit_list, participation.unit_code)
+        and in_filter(category_list, participation.category_code);

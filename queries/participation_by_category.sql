@@ -3,17 +3,12 @@ with filtered as (
     select
         participation.*,
         participation.period_month between $start and $end as is_current
-    from participation
-    inner join units using (unit_code)
+    from participation_filtered($districts, $systems, $units, $categories) as participation
     where (
             participation.period_month between $start and $end
             or participation.period_month
                 between ($start::date - interval 1 year) and ($end::date - interval 1 year)
         )
-        and in_filter($districts, participation.district_code)
-        and in_filter($systems, units.unit_system)
-        and in_filter($units, participation.unit_code)
-        and in_filter($categories, participation.category_code)
 ),
 
 by_category as (

@@ -1,13 +1,8 @@
 -- participation_by_unit: one row per unit with participation totals, completion rate and rank by activities; $start, $end, $districts, $systems, $units, $categories
 with filtered as (
-    select participation.*, units.unit_system
-    from participation
-    inner join units using (unit_code)
+    select participation.*
+    from participation_filtered($districts, $systems, $units, $categories) as participation
     where period_month between $start and $end
-        and in_filter($districts, participation.district_code)
-        and in_filter($systems, units.unit_system)
-        and in_filter($units, participation.unit_code)
-        and in_filter($categories, participation.category_code)
 ),
 
 by_unit as (

@@ -1,13 +1,8 @@
 -- participation_unit_month: one row per unit × month with participation totals; $start, $end, $districts, $systems, $units, $categories
 with filtered as (
     select participation.*
-    from participation
-    inner join units using (unit_code)
+    from participation_filtered($districts, $systems, $units, $categories) as participation
     where period_month between $start and $end
-        and in_filter($districts, participation.district_code)
-        and in_filter($systems, units.unit_system)
-        and in_filter($units, participation.unit_code)
-        and in_filter($categories, participation.category_code)
 ),
 
 unit_months as (
