@@ -64,15 +64,30 @@ def decode(params: dict) -> dict:
 
 def drop_caches() -> None:
     """What a new snapshot means to a running server: no cached results, a new Database."""
-    import streamlit as st
+    from civindex.ui.context import clear_caches
 
-    from civindex import db
-    from civindex.ui import figures
+    clear_caches()
 
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    db._databases.clear()
-    figures.clear()
+
+_server: dict = {}
+
+
+def _as_a_server() -> None:
+    """What a running server does once, not on every script run: AppTest would scan every
+    installed package for components (~60 ms) and compile the scripts again on each new
+    AppTest. One component registry and one script cache for the process, as `streamlit run`
+    keeps them."""
+    if _server:
+        return
+    from streamlit.components.v2.component_manager import BidiComponentManager
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import app_test
+
+    components = BidiComponentManager()
+    components.discover_and_register_components(start_file_watching=False)
+    scripts = ScriptCache()
+    app_test.ScriptCache = lambda: scripts
+    _server["components"] = components
 
 
 def page_run(page: str, timeout: float):
@@ -82,7 +97,9 @@ def page_run(page: str, timeout: float):
     from civindex.ui.context import QUERY_LOG_KEY
     from civindex.ui.exports import START_PAGE_KEY
 
+    _as_a_server()
     app = AppTest.from_file(str(REPO / "dashboard.py"), default_timeout=timeout)
+    app._bidi_component_manager = _server["components"]
     app.session_state[START_PAGE_KEY] = PAGE_SCRIPTS[page]
     app.session_state[QUERY_LOG_KEY] = []
     started = time.perf_counter()

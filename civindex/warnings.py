@@ -72,24 +72,31 @@ class WarningList:
         return frame[frame["is_below_at_end"] & ~frame["is_warning"]]
 
 
+def requests(**overrides) -> list[tuple[str, dict]]:
+    """The rule queries `collect` runs, as (name, params): what a page prefetches."""
+    return [(f"warnings_{rule}", params() | overrides) for rule in RULES]
+
+
 def collect(run: Runner, **overrides) -> WarningList:
     """Run the three rule queries through `run(name, **params)` (a page context or Database)."""
-    frames = {rule: run(f"warnings_{rule}", **params(), **overrides) for rule in RULES}
+    named = zip(RULES, requests(**overrides), strict=True)
+    frames = {rule: run(name, **bound) for rule, (name, bound) in named}
     return WarningList(**frames)
+
+
+def _count_months(month: date) -> tuple[date, date, date]:
+    return month, shift_month(month, -1), shift_month(month, -12)
+
+
+def count_requests(month: date) -> list[tuple[str, dict]]:
+    """The queries `count_card` runs."""
+    return [request for at in _count_months(month) for request in requests(end=at)]
 
 
 def count_card(run: Runner, month: date) -> Card:
     """预警单位: units on the list at `month`, with 环比 and 同比 against earlier lists."""
-
-    def count(at: date) -> int:
-        return len(collect(run, end=at).units())
-
-    return Card(
-        "warning_units",
-        count(month),
-        count(shift_month(month, -1)),
-        count(shift_month(month, -12)),
-    )
+    counts = [len(collect(run, end=at).units()) for at in _count_months(month)]
+    return Card("warning_units", *counts)
 
 
 def _month(value) -> str:

@@ -43,6 +43,13 @@ if not context.has_data:
     st.stop()
 
 here = replace(context, filters=context.filters.with_(districts=(focus,), systems=(), units=()))
+here.prefetch(
+    ("index_district_ranking", {"round_type": ""}),
+    "district_units",
+    "participation_by_category_monthly",
+    "satisfaction_monthly",
+    "profile_windows",
+)
 sub = subtitle(here)
 indicator_names = reference.names("indicators", language(), root)
 

@@ -25,6 +25,17 @@ if not context.has_data:
 
 month = context.filters.end
 wide = {"start": shift_month(month, -13)}
+context.prefetch(
+    ("participation_monthly", wide),
+    ("satisfaction_monthly", wide),
+    "claim_rate_by_year",
+    ("claim_rate_by_year", {"end": shift_month(month, -1)}),
+    ("index_by_round", {"start": context.choices.first_month}),
+    *warnings.count_requests(month),
+    "participation_by_category_monthly",
+    "satisfaction_monthly",
+    "unit_scoreboard",
+)
 participation = context.run("participation_monthly", **wide)
 satisfaction = context.run("satisfaction_monthly", **wide)
 claims = context.run("claim_rate_by_year")

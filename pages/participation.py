@@ -28,6 +28,13 @@ if not context.has_data:
     empty_state()
     st.stop()
 
+context.prefetch(
+    "participation_by_category",
+    "participation_by_system",
+    "participation_by_unit",
+    "participation_by_district",
+    "participation_unit_month",
+)
 measure = st.segmented_control(
     t("participation.measure"),
     options=list(MEASURES),

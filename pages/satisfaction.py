@@ -22,6 +22,15 @@ if not context.has_data:
     empty_state()
     st.stop()
 
+context.prefetch(
+    "satisfaction_monthly",
+    ("satisfaction_by_unit", {"start": month, "satisfaction_target": SATISFACTION_TARGET}),
+    "satisfaction_dimensions",
+    ("satisfaction_by_unit", {"satisfaction_target": SATISFACTION_TARGET}),
+    "profile_windows",
+    "satisfaction_distribution",
+    "satisfaction_by_channel",
+)
 english = language() == "en"
 labels = {
     "period_month": t("label.month"),

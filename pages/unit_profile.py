@@ -40,6 +40,13 @@ if not context.has_data:
     st.stop()
 
 own = replace(context, filters=context.filters.with_(units=(focus,), systems=()))
+own_queries = ["participation_by_category_monthly", "participation_monthly"]
+own_queries += ["satisfaction_monthly", "profile_windows"]
+context.prefetch(
+    ("unit_ranking", {"systems": []}),
+    *warnings.requests(units=[focus], districts=[], systems=[]),
+    also=own.queries(*own_queries),
+)
 sub = subtitle(own)
 ranked = context.run("unit_ranking", systems=[])
 me = ranked.set_index("unit_code").loc[focus]

@@ -21,6 +21,7 @@ if not context.has_data:
     st.stop()
 
 month = context.filters.end
+context.prefetch(*warnings.requests(), *warnings.count_requests(month))
 found = warnings.collect(context.run)
 unit_names = reference.names("units", language(), context.store.root)
 st.caption(t("warnings.intro", month=f"{month:%Y-%m}"))

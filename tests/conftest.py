@@ -14,10 +14,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import streamlit as st
 
-from civindex import db, demo
+from civindex import demo
 from civindex.store import Store
+from civindex.ui.context import clear_caches
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_END = date(2026, 10, 1)
@@ -36,9 +36,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture(autouse=True)
 def _fresh_caches():
     """Streamlit caches and open databases outlive a test in one process; start each clean."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    db._databases.clear()
+    clear_caches()
     yield
 
 

@@ -1,0 +1,92 @@
+"""A page's queries run side by side after a new snapshot (PageContext.prefetch). Each page lists
+them; a list that drifts from what the page asks for would run a query twice, or one by one
+again. Every page runs on the demo data with Database.run observed: no query runs twice, the page
+itself runs only the queries that need an earlier result, and every result computed side by side
+equals the same query run alone on a fresh Database."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from civindex.db import Database
+from civindex.store import Store
+from civindex.ui import context as context_module
+from civindex.ui.exports import START_PAGE_KEY
+
+REPO_DASHBOARD = str(Path(__file__).resolve().parent.parent / "dashboard.py")
+
+# the queries a page can only ask for once an earlier result is in
+DEPENDENT = {
+    "pages/overview.py": {"index_district_ranking"},
+    "pages/participation.py": set(),
+    "pages/satisfaction.py": set(),
+    "pages/index_results.py": {"index_district_ranking", "index_indicator_breakdown"},
+    "pages/unit_profile.py": set(),
+    "pages/district_profile.py": {"index_indicator_breakdown"},
+    "pages/warnings.py": {"profile_windows"},
+}
+
+
+@pytest.fixture
+def observed(monkeypatch) -> list[tuple]:
+    """(thread name, query, params key, params, result) of every query a Database runs."""
+    calls: list[tuple] = []
+    run = Database.run
+
+    def recording(self, name, **params):
+        result = run(self, name, **params)
+        bound = repr(sorted((k, repr(v)) for k, v in params.items()))
+        calls.append((threading.current_thread().name, name, bound, params, result))
+        return result
+
+    monkeypatch.setattr(Database, "run", recording)
+    return calls
+
+
+def run_page(page: str) -> AppTest:
+    at = AppTest.from_file(REPO_DASHBOARD, default_timeout=120)
+    at.session_state[START_PAGE_KEY] = page
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("page", list(DEPENDENT))
+def test_page_queries_run_once_and_side_by_side(demo_env, observed, page):
+    run_page(page)
+    ran = Counter((name, params) for _thread, name, params, *_ in observed)
+    assert [key for key, times in ran.items() if times > 1] == []
+    alone = {name for thread, name, *_ in observed if not thread.startswith("prefetch")}
+    assert alone <= DEPENDENT[page]
+    side_by_side = [name for thread, name, *_ in observed if thread.startswith("prefetch")]
+    assert {"data_extent", "demo_rows"} <= set(side_by_side)
+    if page != "pages/index_results.py":  # its queries each need the one before
+        assert len(side_by_side) >= 6  # the page's own queries too
+
+
+def test_results_computed_side_by_side_equal_a_query_alone(demo_env, observed):
+    run_page("pages/overview.py")
+    run_page("pages/unit_profile.py")
+    side_by_side = [call for call in observed if call[0].startswith("prefetch")]
+    assert len(side_by_side) >= 15
+    fresh = Database(Store(demo_env))
+    for _thread, name, _key, params, result in side_by_side:
+        pd.testing.assert_frame_equal(result, fresh.run(name, **params), obj=name)
+
+
+def test_cache_is_bounded_by_bytes(monkeypatch):
+    monkeypatch.setattr(context_module, "MAX_RESULT_BYTES", 10_000)
+    context_module.clear_results()
+    frame = pd.DataFrame({"value": range(500)})  # 4,000 bytes of values, plus the index
+    for i in range(5):
+        context_module._remember(f"k{i}", frame)
+    assert context_module._cached("k0") is None
+    assert context_module._cached("k4") is frame
+    assert context_module._results_bytes <= 10_000
+    context_module.clear_results()
