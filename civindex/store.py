@@ -154,42 +154,32 @@ class Store:
         entries = []
         for each in names:
             table = self._table(each)
-            if table is None:
-                continue
-            for h in table.history():
-                metrics = h.get("operationMetrics", {})
-                rows = h.get("rows")
-                if rows is None:
-                    rows = metrics.get("num_added_rows", metrics.get("num_deleted_rows", 0))
-                entries.append(
-                    {
-                        "dataset": each,
-                        "version": h["version"],
-                        "timestamp_ms": h["timestamp"],
-                        "committed_at": datetime.fromtimestamp(h["timestamp"] / 1000, UTC),
-                        "action": h.get("action", h.get("operation", "").lower()),
-                        "user": h.get("user", ""),
-                        "upload_id": h.get("upload_id", ""),
-                        "source_name": h.get("source_name", ""),
-                        "sha256": h.get("sha256", ""),
-                        "rows": int(rows),
-                        "is_demo": h.get("is_demo") == "true",
-                        "target": h.get("target", ""),
-                    }
-                )
+            if table is not None:
+                entries += _history_of(each, table)
         entries.sort(key=lambda e: (e["timestamp_ms"], e["version"]), reverse=True)
         return entries
 
     def batches(self, name: str | None = None) -> list[dict]:
-        """Published batches, newest first, with whether their rows are in the current version."""
-        entries = [e for e in self.history(name) if e["action"] in ("publish", "replace")]
-        live = {each: self.live_upload_ids(each) for each in {e["dataset"] for e in entries}}
-        for entry in entries:
-            entry["rolled_back"] = entry["upload_id"] not in live[entry["dataset"]]
+        """Published batches, newest first, with whether their rows are in the current version.
+        Each table's log is read once (history, latest files)."""
+        entries = []
+        for each in [name] if name else list(DATASETS):
+            table = self._table(each)
+            if table is None:
+                continue
+            found = [e for e in _history_of(each, table) if e["action"] in ("publish", "replace")]
+            live = self._live_ids_of(each, table.file_uris()) if found else set()
+            for entry in found:
+                entry["rolled_back"] = entry["upload_id"] not in live
+            entries += found
+        entries.sort(key=lambda e: (e["timestamp_ms"], e["version"]), reverse=True)
         return entries
 
     def live_upload_ids(self, name: str) -> set[str]:
-        files = self.file_uris(name, self.version(name))
+        table = self._table(name)
+        return self._live_ids_of(name, table.file_uris()) if table else set()
+
+    def _live_ids_of(self, name: str, files: list[str]) -> set[str]:
         if not files:
             return set()
         key = (name, tuple(files))
@@ -606,3 +596,29 @@ def _logged_files(log: Path) -> set[str]:
                     if action and action.get("path"):
                         paths.add(unquote(action["path"]))
     return paths
+
+
+def _history_of(name: str, table: DeltaTable) -> list[dict]:
+    entries = []
+    for h in table.history():
+        metrics = h.get("operationMetrics", {})
+        rows = h.get("rows")
+        if rows is None:
+            rows = metrics.get("num_added_rows", metrics.get("num_deleted_rows", 0))
+        entries.append(
+            {
+                "dataset": name,
+                "version": h["version"],
+                "timestamp_ms": h["timestamp"],
+                "committed_at": datetime.fromtimestamp(h["timestamp"] / 1000, UTC),
+                "action": h.get("action", h.get("operation", "").lower()),
+                "user": h.get("user", ""),
+                "upload_id": h.get("upload_id", ""),
+                "source_name": h.get("source_name", ""),
+                "sha256": h.get("sha256", ""),
+                "rows": int(rows),
+                "is_demo": h.get("is_demo") == "true",
+                "target": h.get("target", ""),
+            }
+        )
+    return entries

@@ -53,7 +53,7 @@ with batches_tab:
     if not batches:
         st.info(t("snapshots.no_batches"), icon=":material/inbox:")
     else:
-        st.dataframe(views.batches_frame(store), hide_index=True, width="stretch")
+        st.dataframe(views.batches_frame(batches), hide_index=True, width="stretch")
         by_id = {b["upload_id"]: b for b in batches}
         chosen = st.selectbox(
             t("snapshots.batch"),

@@ -132,7 +132,7 @@ def test_views_for_the_pages(store):
     assert pd.read_csv(io.BytesIO(template), encoding="utf-8-sig").columns[0] == "月份"
 
     commit = publish(store, november_file())
-    batches = views.batches_frame(store)
+    batches = views.batches_frame(store.batches())
     assert batches.iloc[0][t("snapshots.col.file")] == "十一月.csv"
     assert batches.iloc[0][t("snapshots.col.rows")] == 40
     assert views.history_frame(store, "satisfaction").iloc[0][t("snapshots.col.upload_id")] == (

@@ -108,9 +108,8 @@ def summary(prepared: Prepared) -> dict[str, str]:
     return facts
 
 
-def batches_frame(store: Store, name: str | None = None) -> pd.DataFrame:
-    """Published batches, newest first: who, when, file, rows, and whether still live."""
-    entries = store.batches(name)
+def batches_frame(entries: list[dict]) -> pd.DataFrame:
+    """Published batches (`Store.batches`), newest first: who, when, file, rows, still live."""
     records = [
         {
             t("snapshots.col.dataset"): dataset_label(e["dataset"]),
