@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -98,6 +100,8 @@ class Store:
         self.root = Path(root) if root else config.data_dir()
         self.lake_dir = self.root / "lake"
         self._live_ids: dict[tuple, frozenset[str]] = {}  # by file set: a version never changes
+        self._files: dict[tuple, tuple[str, ...]] = {}  # by version and its commit file's stamp
+        self._files_lock = threading.Lock()
 
     def path(self, name: str) -> Path:
         return self.lake_dir / dataset(name).name
@@ -120,7 +124,30 @@ class Store:
 
     def version(self, name: str) -> int | None:
         table = self._table(name)
-        return table.version() if table else None
+        if table is None:
+            return None
+        version = table.version()
+        self._remember_files(name, version, table)
+        return version
+
+    def _commit_stamp(self, name: str, version: int) -> tuple | None:
+        """The commit file of a version, by inode and time: a version's files never change, but
+        a table removed and made again at the same path starts its versions over."""
+        try:
+            found = os.stat(self.path(name) / "_delta_log" / f"{version:020d}.json")
+        except OSError:
+            return None
+        return (found.st_ino, found.st_mtime_ns)
+
+    def _remember_files(self, name: str, version: int, table: DeltaTable) -> list[str]:
+        files = table.file_uris()
+        stamp = self._commit_stamp(name, version)
+        if stamp is not None:
+            with self._files_lock:
+                self._files[(name, version, stamp)] = tuple(files)
+                while len(self._files) > 64:
+                    self._files.pop(next(iter(self._files)))
+        return files
 
     def snapshot(self, as_of: datetime | None = None) -> Snapshot:
         """Latest version of every dataset, or the latest at or before `as_of`."""
@@ -138,8 +165,12 @@ class Store:
     def file_uris(self, name: str, version: int | None) -> list[str]:
         if version is None:
             return []
+        stamp = self._commit_stamp(name, version)
+        known = self._files.get((name, version, stamp)) if stamp is not None else None
+        if known is not None:
+            return list(known)
         table = self._table(name, version)
-        return table.file_uris() if table else []
+        return self._remember_files(name, version, table) if table else []
 
     def read(self, name: str, version: int | None = None) -> pa.Table:
         ds = dataset(name)
