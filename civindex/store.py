@@ -214,10 +214,8 @@ class Store:
         if not files:
             return set()
         key = (name, tuple(files))
-        if key not in self._live_ids:  # a full scan: the snapshots page asks on every rerun
-            query = f"select distinct {UPLOAD_ID} from read_parquet($files, union_by_name = true)"
-            rows = duckdb.connect().execute(query, {"files": files}).fetchall()
-            self._live_ids[key] = frozenset(row[0] for row in rows)
+        if key not in self._live_ids:  # the snapshots page asks on every rerun
+            self._live_ids[key] = frozenset(_upload_ids(files))
             while len(self._live_ids) > 16:
                 self._live_ids.pop(next(iter(self._live_ids)))
         return set(self._live_ids[key])
@@ -653,3 +651,26 @@ def _history_of(name: str, table: DeltaTable) -> list[dict]:
             }
         )
     return entries
+
+
+def _upload_ids(files: list[str]) -> set[str]:
+    """The batches with rows in these files. A row group whose exact statistics say one id
+    needs only its footer; only files with a mixed or unknown row group are read."""
+    connection = duckdb.connect()
+    groups = connection.execute(
+        "select file_name, stats_min_value, stats_max_value, min_is_exact, max_is_exact, "
+        "stats_null_count from parquet_metadata($files) where path_in_schema = $column",
+        {"files": files, "column": UPLOAD_ID},
+    ).fetchall()
+    found, mixed = set(), set()
+    for file, low, high, low_exact, high_exact, nulls in groups:
+        if low is not None and low == high and low_exact and high_exact and nulls == 0:
+            found.add(low)
+        else:
+            mixed.add(file)
+    if mixed:
+        query = f"select distinct {UPLOAD_ID} from read_parquet($files, union_by_name = true)"
+        rows = connection.execute(query, {"files": sorted(mixed)}).fetchall()
+        found |= {row[0] for row in rows if row[0] is not None}
+    connection.close()
+    return found

@@ -289,3 +289,24 @@ def test_rolling_back_a_replace_does_not_revive_a_rolled_back_batch(store):
     store.rollback("u-fix", user="b")
 
     assert participants(store) == {}
+
+
+def test_live_batches_from_file_footers_equal_a_scan_of_the_rows(store):
+    """Store.batches reads which batches are live from the Parquet statistics where a row group
+    holds one batch; a replace writes files that mix batches, which are then read in full."""
+    store.publish("participation", FIRST, user="a", upload_id="u-first")
+    store.publish(
+        "participation", participation([("czt", "volunteer", 7)]), user="a", upload_id="u-second"
+    )
+    store.publish(
+        "participation",
+        participation([("jyt", "traffic", 25)]),
+        user="b",
+        upload_id="u-fix",
+        replace_overlap=True,
+    )
+    store.rollback("u-second", user="c")
+
+    live = {b["upload_id"] for b in store.batches("participation") if not b["rolled_back"]}
+
+    assert live == set(upload_ids(store).values()) == {"u-first", "u-fix"}
