@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from civindex import audit, config
-from civindex import deck as decks
+
+if TYPE_CHECKING:  # python-pptx takes ~0.1 s to import: every other command skips it
+    from civindex import deck as decks
 
 PAGES = {
     "overview": ("pages/overview.py", "page.overview"),
@@ -66,6 +69,8 @@ def cmd_deck(args, store) -> int:
             )
             return 1
         params.setdefault(key, []).extend(v for v in value.split(",") if v)
+    from civindex import deck as decks
+
     deck = page_deck(args.page, params)
     out = Path(args.out)
     out.write_bytes(decks.build(deck))
