@@ -227,11 +227,15 @@ def report(results: dict) -> str:
         f"process. Load average (1 min) {results['load_before']:.1f} at the start and "
         f"{results['load_after']:.1f} at the end: other work on the machine inflates the figures.",
         "",
-        "raw: the page's distinct named queries on a fresh `Database` over the same snapshot "
-        "(opening it included); cold: the page's full script run (dashboard.py, AppTest) after "
-        "every cache is dropped, as after a new snapshot; warm: the same run from the caches; "
-        "pandas: the snapshot's Parquet read into pandas (needed columns) and the same "
-        "aggregates computed (bench/baseline.py).",
+        "raw: the page's distinct named queries, one after another, on a fresh `Store` and "
+        "`Database` over the same snapshot (opening it included; for snapshots also the Delta "
+        "and audit log reads it lists); cold: the page's full script run (dashboard.py, "
+        "AppTest) after every cache of query results, figures, databases and file lists is "
+        "dropped, as after a new snapshot (the page starts its independent queries side by "
+        "side); warm: the same run from the caches; pandas: the snapshot's Parquet read into "
+        "pandas (needed columns) and the same aggregates computed (bench/baseline.py). What a "
+        "running server keeps from its start is kept: the DuckDB instance, the parsed reference "
+        "lists, compiled page scripts and Streamlit's component registry.",
     ]
     for scale, block in results["scales"].items():
         made = block["data"]
