@@ -205,14 +205,15 @@ def _error(spec: ChartSpec, part: pd.DataFrame) -> dict | None:
     )
 
 
-def _bar_traces(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> list[go.Bar]:
+def _bar_traces(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> list[dict]:
     traces = []
     for index, (name, part) in enumerate(_groups(spec, data)):
         categories, values = part[spec.x].astype(str).tolist(), part[spec.y].tolist()
         n_values = part[spec.n].tolist() if spec.n and spec.n in part else [None] * len(part)
         error = _error(spec, part)
         opacity = [0.45 if n is not None and n < SMALL_SAMPLE else 1.0 for n in n_values]
-        trace = go.Bar(
+        trace = dict(
+            type="bar",
             name=name,
             x=values if horizontal else categories,
             y=categories if horizontal else values,
@@ -220,10 +221,10 @@ def _bar_traces(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> list[g
             marker=dict(color=PALETTE[index % len(PALETTE)], opacity=opacity),
             customdata=_customdata(spec, part),
             hovertemplate=_hover(spec, horizontal),
-            error_x=error if horizontal else None,
-            error_y=None if horizontal else error,
             cliponaxis=False,
         )
+        if error is not None:
+            trace["error_x" if horizontal else "error_y"] = error
         texts = [_text(v, n, spec) for v, n in zip(values, n_values, strict=True)]
         if spec.data_labels and spec.series is None:
             # Labels as their own text trace: past the interval's whisker, where neither hides
@@ -245,7 +246,7 @@ def _bar_traces(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> list[g
 
 def _end_labels(
     spec: ChartSpec, part: pd.DataFrame, categories: list[str], texts: list[str], horizontal: bool
-) -> go.Scatter:
+) -> dict:
     values = part[spec.y].astype(float)
     ends = values
     if spec.error_low and spec.error_high:
@@ -258,7 +259,8 @@ def _end_labels(
         ]
     else:
         position = ["bottom center" if below else "top center" for below in negative]
-    return go.Scatter(
+    return dict(
+        type="scatter",
         x=ends.tolist() if horizontal else categories,
         y=categories if horizontal else ends.tolist(),
         mode="text",
@@ -272,13 +274,14 @@ def _end_labels(
     )
 
 
-def _line_traces(spec: ChartSpec, data: pd.DataFrame) -> list[go.Scatter]:
+def _line_traces(spec: ChartSpec, data: pd.DataFrame) -> list[dict]:
     traces = []
     mode = "markers" if spec.kind == "scatter" else "lines+markers"
     for index, (name, part) in enumerate(_groups(spec, data)):
         values = part[spec.y].tolist()
         n_values = part[spec.n].tolist() if spec.n and spec.n in part else [None] * len(part)
-        trace = go.Scatter(
+        trace = dict(
+            type="scatter",
             name=name,
             x=part[spec.x].tolist(),
             y=values,
@@ -287,8 +290,10 @@ def _line_traces(spec: ChartSpec, data: pd.DataFrame) -> list[go.Scatter]:
             marker=dict(size=7 if spec.kind == "line" else 10),
             customdata=_customdata(spec, part),
             hovertemplate=_hover(spec, False),
-            error_y=_error(spec, part),
         )
+        error = _error(spec, part)
+        if error is not None:
+            trace["error_y"] = error
         if spec.data_labels:
             # On a dense line only the last point is labelled; the others are in the hover.
             labels = [""] * len(values)
@@ -306,7 +311,7 @@ def _line_traces(spec: ChartSpec, data: pd.DataFrame) -> list[go.Scatter]:
     return traces
 
 
-def _target_trace(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> go.Scatter | None:
+def _target_trace(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> dict | None:
     if spec.target is None or data.empty:
         return None
     categories = list(dict.fromkeys(data[spec.x].tolist()))
@@ -322,7 +327,8 @@ def _target_trace(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> go.S
     text = [""] * len(categories)
     if not horizontal:  # across horizontal bars the label would sit on a bar; the legend has it
         text[-1] = label
-    return go.Scatter(
+    return dict(
+        type="scatter",
         name=label,
         x=values if horizontal else categories,
         y=categories if horizontal else values,
@@ -336,7 +342,7 @@ def _target_trace(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> go.S
     )
 
 
-def _heatmap_trace(spec: ChartSpec, data: pd.DataFrame) -> go.Heatmap:
+def _heatmap_trace(spec: ChartSpec, data: pd.DataFrame) -> dict:
     value = spec.value or spec.y
     grid = data.pivot_table(index=spec.y, columns=spec.x, values=value, aggfunc="sum", sort=False)
     rows = list(dict.fromkeys(data[spec.y].tolist()))
@@ -344,7 +350,8 @@ def _heatmap_trace(spec: ChartSpec, data: pd.DataFrame) -> go.Heatmap:
     if all(MONTH_LABEL.match(str(column)) for column in columns):
         columns.sort()
     grid = grid.reindex(index=rows, columns=columns)
-    trace = go.Heatmap(
+    trace = dict(
+        type="heatmap",
         z=grid.to_numpy(dtype=float),
         x=[str(c) for c in columns],
         y=[str(r) for r in rows],
@@ -401,24 +408,27 @@ def _legend_rows(names: list[str], width: int = 1100) -> int:
 
 
 def to_figure(spec: ChartSpec) -> go.Figure:
-    """Draw the spec as a Plotly figure in the house style."""
+    """Draw the spec as a Plotly figure in the house style.
+
+    Traces and layout are plain dicts, validated once when the figure is built at the end:
+    each `add_trace` or `update_layout` on a live figure validates it again (~18 ms a figure
+    that way, ~4.5 ms this way).
+    """
     data = _plain_text(spec, _month_labels(spec, _sorted(spec)))
     horizontal = spec.kind in ("bar", "stacked_bar")
     if horizontal:
         data = _wrapped(data, spec.x)
-    figure = go.Figure()
     if spec.kind == "heatmap":
-        if not data.empty:
-            figure.add_trace(_heatmap_trace(spec, data))
+        traces = [_heatmap_trace(spec, data)] if not data.empty else []
     elif spec.kind in ("line", "scatter"):
-        figure.add_traces(_line_traces(spec, data))
+        traces = _line_traces(spec, data)
     else:
-        figure.add_traces(_bar_traces(spec, data, horizontal))
+        traces = _bar_traces(spec, data, horizontal)
     target = _target_trace(spec, data, horizontal)
     if target is not None:
-        figure.add_trace(target)
+        traces.append(target)
 
-    names = [trace.name for trace in figure.data if trace.name]
+    names = [trace["name"] for trace in traces if trace.get("name")]
     show_legend = spec.kind != "heatmap" and (spec.series is not None or target is not None)
     legend_right = len(names) > WIDE_LEGEND
     legend_rows = 0 if (not show_legend or legend_right) else _legend_rows(names)
@@ -475,32 +485,28 @@ def to_figure(spec: ChartSpec) -> go.Figure:
     )
     if spec.kind == "heatmap":
         rows = list(dict.fromkeys(data[spec.y].astype(str))) if spec.y in data else []
-        figure.update_layout(
-            xaxis=dict(
-                title=dict(text=_axis_title(spec.label(spec.x), spec.x_unit)),
-                tickangle=-45,
-                type="category",
-            ),
-            yaxis=dict(
-                title=dict(text=_axis_title(spec.label(spec.y), spec.y_unit)),
-                autorange="reversed",
-                automargin=False,
-                # one line per row: long names are shortened here and whole in the hover
-                tickmode="array",
-                tickvals=rows,
-                ticktext=[_shorten(str(row)) for row in rows],
-            ),
+        xaxis = dict(
+            title=dict(text=_axis_title(spec.label(spec.x), spec.x_unit)),
+            tickangle=-45,
+            type="category",
+        )
+        yaxis = dict(
+            title=dict(text=_axis_title(spec.label(spec.y), spec.y_unit)),
+            autorange="reversed",
+            automargin=False,
+            # one line per row: long names are shortened here and whole in the hover
+            tickmode="array",
+            tickvals=rows,
+            ticktext=[_shorten(str(row)) for row in rows],
         )
     elif horizontal:
-        figure.update_layout(
-            xaxis=value_axis | dict(automargin=False),
-            yaxis=category_axis | dict(autorange="reversed", type="category", automargin=False),
-        )
+        xaxis = value_axis | dict(automargin=False)
+        yaxis = category_axis | dict(autorange="reversed", type="category", automargin=False)
     else:
-        figure.update_layout(xaxis=category_axis, yaxis=value_axis | dict(automargin=False))
+        xaxis, yaxis = dict(category_axis), value_axis | dict(automargin=False)
         if spec.kind == "line" and spec.n and spec.series is None and not data.empty:
             # One line of rates: each month's n under its tick, so no rate is shown without it.
-            figure.update_xaxes(
+            xaxis.update(
                 tickmode="array",
                 tickvals=data[spec.x].tolist(),
                 ticktext=[_tick(x, n) for x, n in zip(data[spec.x], data[spec.n], strict=True)],
@@ -509,12 +515,14 @@ def to_figure(spec: ChartSpec) -> go.Figure:
                 hoverformat="%Y-%m",
             )
         elif spec.kind in ("line", "scatter") and _is_dates(data, spec.x):
-            figure.update_xaxes(tickformat="%Y-%m", hoverformat="%Y-%m-%d")
+            xaxis.update(tickformat="%Y-%m", hoverformat="%Y-%m-%d")
         else:
-            figure.update_xaxes(type="category")
+            xaxis.update(type="category")
 
-    figure.update_layout(
+    layout = dict(
         template=TEMPLATE_NAME,
+        xaxis=xaxis,
+        yaxis=yaxis,
         height=height,
         margin=dict(
             t=top,
@@ -539,54 +547,57 @@ def to_figure(spec: ChartSpec) -> go.Figure:
         bargap=0.25,
         hovermode="closest",
         clickmode="event+select" if spec.drill else "event",
-        uniformtext=dict(minsize=10, mode="hide") if spec.kind.startswith("stacked") else None,
     )
-    if show_legend:
-        if legend_right:
-            figure.update_layout(
-                legend=dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top")
-            )
-        else:
-            figure.update_layout(
-                legend=dict(
-                    orientation="h",
-                    xref="container",
-                    x=EDGE / 1200,
-                    xanchor="left",
-                    yref="container",
-                    y=1 - (TOP_BASE - 6) / height,
-                    traceorder="normal",
-                    yanchor="top",
-                    title=dict(text=""),
-                )
-            )
-    if footnote:
-        figure.add_annotation(
-            text="<br>".join(footnote),
-            xref="paper",
-            yref="paper",
-            x=0,
-            y=0,
+    if spec.kind.startswith("stacked"):
+        layout["uniformtext"] = dict(minsize=10, mode="hide")
+    if show_legend and legend_right:
+        layout["legend"] = dict(orientation="v", x=1.02, xanchor="left", y=1, yanchor="top")
+    elif show_legend:
+        layout["legend"] = dict(
+            orientation="h",
+            xref="container",
+            x=EDGE / 1200,
             xanchor="left",
-            yanchor="bottom",
-            yshift=-(bottom - 8),
-            xshift=-(left - EDGE),
-            showarrow=False,
-            align="left",
-            font=dict(size=FOOTNOTE_SIZE, color=MUTED),
-            name="footnote",
+            yref="container",
+            y=1 - (TOP_BASE - 6) / height,
+            traceorder="normal",
+            yanchor="top",
+            title=dict(text=""),
+        )
+    annotations = []
+    if footnote:
+        annotations.append(
+            dict(
+                text="<br>".join(footnote),
+                xref="paper",
+                yref="paper",
+                x=0,
+                y=0,
+                xanchor="left",
+                yanchor="bottom",
+                yshift=-(bottom - 8),
+                xshift=-(left - EDGE),
+                showarrow=False,
+                align="left",
+                font=dict(size=FOOTNOTE_SIZE, color=MUTED),
+                name="footnote",
+            )
         )
     if data.empty:
-        figure.add_annotation(
-            text=t("chart.no_data"),
-            xref="paper",
-            yref="paper",
-            x=0.5,
-            y=0.5,
-            showarrow=False,
-            font=dict(size=BODY_SIZE + 2, color=MUTED),
+        annotations.append(
+            dict(
+                text=t("chart.no_data"),
+                xref="paper",
+                yref="paper",
+                x=0.5,
+                y=0.5,
+                showarrow=False,
+                font=dict(size=BODY_SIZE + 2, color=MUTED),
+            )
         )
-    return figure
+    if annotations:
+        layout["annotations"] = annotations
+    return go.Figure(dict(data=traces, layout=layout))
 
 
 def _month_labels(spec: ChartSpec, data: pd.DataFrame) -> pd.DataFrame:
