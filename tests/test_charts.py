@@ -333,3 +333,45 @@ def test_heatmap_rows_keep_one_line_and_the_whole_name_in_the_hover():
     assert list(figure.data[0].y) == [long_name, "甲"]
     shown = list(figure.layout.yaxis.ticktext)
     assert shown[0].endswith("…") and long_name.startswith(shown[0][:-1]) and shown[1] == "甲"
+
+
+PAGES = [
+    "pages/overview.py",
+    "pages/participation.py",
+    "pages/satisfaction.py",
+    "pages/index_results.py",
+    "pages/unit_profile.py",
+    "pages/district_profile.py",
+    "pages/warnings.py",
+]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_page_figure_is_what_plotly_validation_makes_of_it(demo_env, lang):
+    """to_figure skips Plotly's validation (most of a figure's cost): every chart of every page,
+    with its data and empty, must come out as validation would make it, property for property."""
+    import dataclasses
+    import json
+    from pathlib import Path
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+    from streamlit.testing.v1 import AppTest
+
+    from civindex.ui.exports import SPECS_KEY, START_PAGE_KEY
+
+    checked = 0
+    for page in PAGES:
+        at = AppTest.from_file(str(Path(__file__).parent.parent / "dashboard.py"))
+        at.query_params["lang"] = lang
+        at.session_state[START_PAGE_KEY] = page
+        at.run(timeout=120)
+        assert not at.exception, [e.value for e in at.exception]
+        specs = at.session_state[SPECS_KEY]
+        for spec in specs.values() if isinstance(specs, dict) else specs:
+            for variant in (spec, dataclasses.replace(spec, data=spec.data.iloc[0:0])):
+                built = to_figure(variant)
+                validated = go.Figure(built.to_plotly_json())  # raises on any invalid property
+                assert json.loads(pio.to_json(built)) == json.loads(pio.to_json(validated))
+                checked += 1
+    assert checked >= 60

@@ -108,6 +108,7 @@ def house_template() -> go.layout.Template:
 
 
 pio.templates[TEMPLATE_NAME] = house_template()
+TEMPLATE_JSON = pio.templates[TEMPLATE_NAME].to_plotly_json()
 
 
 def _is_percent(spec: ChartSpec) -> bool:
@@ -597,7 +598,21 @@ def to_figure(spec: ChartSpec) -> go.Figure:
         )
     if annotations:
         layout["annotations"] = annotations
-    return go.Figure(dict(data=traces, layout=layout))
+    layout["template"] = TEMPLATE_JSON
+    # Built from checked parts: Plotly's validation would cost more than everything else here
+    # (~2.5 ms a figure). tests/test_charts.py builds every page's figures both ways and
+    # requires the same JSON.
+    return go.Figure(dict(data=_pruned(traces), layout=_pruned(layout)), _validate=False)
+
+
+def _pruned(value):
+    """Unset properties (None) left out, as validation leaves them out; None inside a data
+    array is a gap and stays."""
+    if isinstance(value, dict):
+        return {k: _pruned(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        return [_pruned(v) for v in value]
+    return value
 
 
 def _month_labels(spec: ChartSpec, data: pd.DataFrame) -> pd.DataFrame:
