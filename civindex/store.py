@@ -95,6 +95,9 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+CHECKPOINT_EVERY = 10  # versions between Delta checkpoints
+
+
 class Store:
     def __init__(self, root: Path | None = None):
         self.root = Path(root) if root else config.data_dir()
@@ -556,13 +559,22 @@ class Store:
             from civindex import derived
 
             derived.carry_over(self, name, before, self.version(name))
+            self._table(name).create_checkpoint()
             return Commit(name, self.version(name), None, self.count_rows(name), "optimize")
 
     def _derive(self, name: str) -> None:
-        """Compute the derived aggregates of the version just committed (civindex/derived.py).
-        They only speed reads up, so a failure never fails the commit: readers compute them."""
+        """Compute the derived aggregates of the version just committed (civindex/derived.py),
+        and a checkpoint every CHECKPOINT_EVERY versions. Both only speed reads up, so a
+        failure never fails the commit: readers compute the aggregates, or replay the log."""
         from civindex import derived
 
+        try:
+            table = self._table(name)
+            version = table.version() if table else 0
+            if version and version % CHECKPOINT_EVERY == 0:
+                table.create_checkpoint()  # opening the table reads it, not every commit so far
+        except Exception:
+            logging.getLogger(__name__).warning("checkpoint of %s", name, exc_info=True)
         try:
             derived.refresh(self, name)
         except Exception:

@@ -310,3 +310,16 @@ def test_live_batches_from_file_footers_equal_a_scan_of_the_rows(store):
     live = {b["upload_id"] for b in store.batches("participation") if not b["rolled_back"]}
 
     assert live == set(upload_ids(store).values()) == {"u-first", "u-fix"}
+
+
+def test_every_tenth_version_writes_a_checkpoint_that_reads_the_same(store):
+    store.publish("participation", FIRST, user="a", upload_id="u-0")
+    for i in range(1, 11):
+        batch = participation([("czt", f"c{i}", i)])
+        store.publish("participation", batch, user="a", upload_id=f"u-{i}")
+    log = store.path("participation") / "_delta_log"
+
+    assert store.version("participation") == 10
+    assert (log / f"{10:020d}.checkpoint.parquet").exists()
+    assert store.count_rows("participation") == 3 + 10
+    assert len(store.batches("participation")) == 11
