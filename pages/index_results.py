@@ -40,6 +40,14 @@ with left:
     round_type = pick(
         t("index.round_type"), type_names, "index_round_type", every_round.iloc[-1]["round_type"]
     )
+# The round picked below is most likely the newest of this type: its breakdown starts with the
+# ranking (a different pick only runs its own query).
+of_type = every_round[every_round["round_type"] == round_type] if round_type else every_round
+likely = of_type.sort_values("round_date", ascending=False)["round_name"].head(1).tolist()
+context.prefetch(
+    ("index_district_ranking", {"round_type": round_type}),
+    *[("index_indicator_breakdown", {"round_name": name}) for name in likely],
+)
 ranking = with_names(context.run("index_district_ranking", round_type=round_type), context)
 newest = ranking.drop_duplicates("round_name").sort_values("round_date", ascending=False)
 if ranking.empty:

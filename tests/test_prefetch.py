@@ -26,7 +26,7 @@ DEPENDENT = {
     "pages/overview.py": {"index_district_ranking"},
     "pages/participation.py": set(),
     "pages/satisfaction.py": set(),
-    "pages/index_results.py": {"index_district_ranking", "index_indicator_breakdown"},
+    "pages/index_results.py": {"index_district_ranking"},
     "pages/unit_profile.py": set(),
     "pages/district_profile.py": {"index_indicator_breakdown"},
     "pages/warnings.py": {"profile_windows"},
