@@ -171,6 +171,16 @@ class Numbers:
     bad: np.ndarray
 
 
+def numbers_of(values: Cells) -> Numbers:
+    """`numbers` of a column's cells: a column with few distinct values (counts, scores) is
+    parsed once per distinct value, not once per row."""
+    if values.dictionary is None:
+        return numbers(values.values)
+    parsed = numbers(values.dictionary)
+    rows = values.indices.to_numpy(zero_copy_only=False)
+    return Numbers(parsed.values.take(values.indices), parsed.percent[rows], parsed.bad[rows])
+
+
 def numbers(values: pa.Array) -> Numbers:
     """1,234 · 1 234 · ９５.３% · 12.0 · -3; thousands separators dropped, % divided out."""
     text = pc.replace_substring_regex(values, r"[,\s']", "")

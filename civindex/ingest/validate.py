@@ -197,7 +197,7 @@ class Builder:
                 bad, index, t("ingest.problem.bad_rating"), suggestion=t("ingest.suggest.rating")
             )
         elif column.dtype in ("int", "float"):
-            result = self.parse_number(column, index, values.values)
+            result = self.parse_number(column, index, values)
         else:
             result = norm.text(values.values)
         if not column.nullable:
@@ -205,8 +205,8 @@ class Builder:
         self.check_range(column, index, result)
         return result
 
-    def parse_number(self, column: Column, index: int, values: pa.Array) -> pa.Array:
-        parsed = norm.numbers(values)
+    def parse_number(self, column: Column, index: int, values: norm.Cells | pa.Array) -> pa.Array:
+        parsed = (norm.numbers_of if isinstance(values, norm.Cells) else norm.numbers)(values)
         self.flag(parsed.bad, index, t("ingest.problem.bad_number"))
         numbers = parsed.values
         # NaN, ±inf and 1e19 parse as floats but are no count, sum or score (and 1e19 would not
