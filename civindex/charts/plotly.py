@@ -345,7 +345,8 @@ def _target_trace(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> dict
 
 def _heatmap_trace(spec: ChartSpec, data: pd.DataFrame) -> dict:
     value = spec.value or spec.y
-    grid = data.pivot_table(index=spec.y, columns=spec.x, values=value, aggfunc="sum", sort=False)
+    # what pivot_table(aggfunc="sum") gives, at a fifth of its cost: a pair with no row is empty
+    grid = data.groupby([spec.y, spec.x], sort=False)[value].sum().unstack(spec.x)
     rows = list(dict.fromkeys(data[spec.y].tolist()))
     columns = list(dict.fromkeys(data[spec.x].tolist()))
     if all(MONTH_LABEL.match(str(column)) for column in columns):
@@ -680,7 +681,7 @@ def _plain_text(spec: ChartSpec, data: pd.DataFrame) -> pd.DataFrame:
     """Category and series names can come from uploads (window and round names). Plotly reads
     <b>, <a href>, <br> and entities in labels as markup: escaped, they show as typed."""
     columns = [c for c in dict.fromkeys((spec.x, spec.y, spec.series)) if c and c in data]
-    columns = [c for c in columns if any(isinstance(v, str) for v in data[c])]
+    columns = [c for c in columns if _has_markup(data[c])]
     if not columns:
         return data
     data = data.copy()
@@ -689,6 +690,13 @@ def _plain_text(spec: ChartSpec, data: pd.DataFrame) -> pd.DataFrame:
             lambda v: html.escape(v, quote=False) if isinstance(v, str) else v
         )
     return data
+
+
+def _has_markup(values: pd.Series) -> bool:
+    """Does any text in the column hold a character html.escape changes (& < >)?"""
+    if pd.api.types.is_string_dtype(values) and not pd.api.types.is_object_dtype(values):
+        return bool(values.str.contains(r"[&<>]", regex=True, na=False).any())
+    return any(isinstance(v, str) and ("&" in v or "<" in v or ">" in v) for v in values)
 
 
 def _wrapped(data: pd.DataFrame, column: str) -> pd.DataFrame:
