@@ -163,8 +163,8 @@ def targets(rows: list[dict], ingest: dict | None) -> list[str]:
         failed = [(p, v) for p, v in values if not ok(v)]
         shown = ", ".join(f"{p} {form.format(v)}" for p, v in failed or values)
         lines.append(
-            f"- {label}: {verdict(not failed)} on {len(values) - len(failed)}/{len(values)} "
-            f"pages ({'misses: ' if failed else ''}{shown})"
+            f"- {label}: {verdict(not failed)}; met on {len(values) - len(failed)} of "
+            f"{len(values)} pages ({'missed on ' if failed else ''}{shown})"
         )
     if ingest:
         publish = ingest["ingest_publish"]
