@@ -181,7 +181,7 @@ def test_index_moves_a_few_points_per_round(figures):
 
 
 def test_every_demo_row_is_marked(demo_db, demo_dir):
-    counts = demo_db.run("demo_rows")
+    counts = demo_db.run("data_extent")
     assert (counts["rows"] > 0).all()
     assert (counts["rows"] == counts["demo_rows"]).all()
     store = Store(demo_dir)

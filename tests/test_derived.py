@@ -139,10 +139,8 @@ def test_replace_rollback_restore_and_optimize_keep_the_figures_in_step(publishe
 def test_clearing_demo_rows_leaves_an_empty_rollup_view(store):
     demo = responses(100, seed=5)
     store.publish("satisfaction", demo, user="demo", upload_id="demo-x", is_demo=True)
-    assert Database(store).run("demo_rows").set_index("dataset").loc["satisfaction"].tolist() == [
-        100,
-        100,
-    ]
+    extent = Database(store).run("data_extent").set_index("dataset")
+    assert extent.loc["satisfaction", ["rows", "demo_rows"]].tolist() == [100, 100]
     store.clear_demo(user="demo")
     database = Database(store)
     assert database.sql(f"select count(*) as n from {ROLLUP.name}")["n"][0] == 0

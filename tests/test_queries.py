@@ -354,7 +354,7 @@ def test_index_by_round_filters(database, filters, expected):
     assert records(result, ["round_name", "civilization_index"]) == expected
 
 
-# --- demo_rows and data_extent ------------------------------------------------------------------
+# --- data_extent --------------------------------------------------------------------------------
 
 
 def test_demo_rows_counts_only_demo_batches(fixture_store):
@@ -363,7 +363,7 @@ def test_demo_rows_counts_only_demo_batches(fixture_store):
         [(D(2025, 5, 1), "fgw", "350102", "environment", 1, 1, 1, 5, 5.0, None)],
     )
     fixture_store.publish("participation", demo, user="demo", upload_id="demo-p", is_demo=True)
-    result = Database(fixture_store).run("demo_rows")
+    result = Database(fixture_store).run("data_extent")
     assert records(result, ["dataset", "rows", "demo_rows"]) == [
         ("participation", 7, 1),
         ("satisfaction", 7, 0),

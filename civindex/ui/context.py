@@ -210,7 +210,7 @@ class PageContext:
 
     @property
     def demo_rows(self) -> int:
-        return int(self.run("demo_rows")["demo_rows"].sum())
+        return int(self.run("data_extent")["demo_rows"].sum())
 
     @property
     def versions_label(self) -> str:
@@ -279,8 +279,6 @@ def build_context() -> PageContext:
     latest = _latest_snapshot(store)
     as_of_text = (query.get("as_of") or [None])[0]
     snapshot = latest
-    # the two queries every page needs first: the months on offer and the demo banner
-    _prefetch(store, latest, reference_key(store.root), [("data_extent", ()), ("demo_rows", ())])
     base_choices = _choices(store, latest)
     filters, notices = from_query(query, base_choices)
     if filters.as_of is not None and as_of_text:
