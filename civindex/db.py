@@ -128,7 +128,14 @@ def _reference_schema(instance: duckdb.DuckDBPyConnection, root: Path) -> str:
         schema = _reference_schemas.get(key)
         if schema is None:
             schema = f"reference_{next(_schema_numbers)}"
-            _create_reference_tables(instance.cursor(), folder, schema)
+            cursor = instance.cursor()
+            try:
+                _create_reference_tables(cursor, folder, schema)
+            except BaseException:  # a list that cannot be read leaves no half-made schema
+                _drop_schema(instance, schema)
+                raise
+            finally:
+                cursor.close()
             _reference_schemas[key] = schema
         return schema
 
@@ -150,7 +157,6 @@ def _create_reference_tables(connection: duckdb.DuckDBPyConnection, folder: Path
             "from read_csv($path, header = true, all_varchar = true)",
             {"path": str(path)},
         )
-    connection.close()
 
 
 def _drop_schema(instance: duckdb.DuckDBPyConnection, schema: str) -> None:

@@ -54,7 +54,9 @@ PREFETCH_WORKERS = 4
 
 _results: OrderedDict[str, tuple[pd.DataFrame, int]] = OrderedDict()
 _results_bytes = 0
-_results_lock = threading.Lock()
+_results_lock = threading.Lock()  # guards _results and _running
+_running: dict[str, Future] = {}  # results being prefetched, by key
+_pool = ThreadPoolExecutor(max_workers=PREFETCH_WORKERS, thread_name_prefix="prefetch")
 
 
 def _cached(key: str) -> pd.DataFrame | None:
@@ -121,10 +123,6 @@ def _run(root: str, snapshot: tuple, references: tuple, name: str, params: tuple
     return _cached_run(key, root, snapshot, name, params)
 
 
-_running: dict[str, Future] = {}
-_pool = ThreadPoolExecutor(max_workers=PREFETCH_WORKERS, thread_name_prefix="prefetch")
-
-
 def _fill(database: Database, key: str, name: str, params: tuple) -> pd.DataFrame:
     try:
         frame = database.run(name, **_bound(params))
@@ -173,8 +171,8 @@ class PageContext:
 
     def run(self, name: str, **params) -> pd.DataFrame:
         """A named query over this context's snapshot, cached by (query, params, snapshot).
-        Only the parameters the SQL uses are in the key: a filter a query ignores (demo_rows
-        and data_extent ignore them all) neither runs it again nor fills the cache."""
+        Only the parameters the SQL uses are in the key: a filter a query ignores (data_extent
+        ignores them all) neither runs it again nor fills the cache."""
         return _run(
             self.root,
             snapshot_key(self.snapshot),
