@@ -31,7 +31,16 @@ def load(kind: str, root: Path | None = None) -> pd.DataFrame:
 
 def names(kind: str, lang: str = "zh", root: Path | None = None) -> dict[str, str]:
     """code -> display name: the short Chinese name, or the English name for `lang='en'`."""
-    frame = load(kind, root)
+    if kind not in REFERENCE_LISTS:
+        raise KeyError(f"unknown reference list {kind!r}")
+    path = config.reference_dir(root) / f"{kind}.csv"
+    return dict(_names(path, path.stat().st_mtime_ns, kind, lang))
+
+
+@cache
+def _names(path: Path, mtime_ns: int, kind: str, lang: str) -> dict[str, str]:
+    """Made once per version of the file: every chart and filter of a page asks for them."""
+    frame = _load(path, mtime_ns)
     code, (full, *rest) = REFERENCE_LISTS[kind]
     english = rest[-1]
     short = rest[0] if len(rest) == 2 else full
