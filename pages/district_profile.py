@@ -45,6 +45,7 @@ if not context.has_data:
 here = replace(context, filters=context.filters.with_(districts=(focus,), systems=(), units=()))
 here.prefetch(
     ("index_district_ranking", {"round_type": ""}),
+    ("index_indicator_breakdown", {"round_name": ""}),  # every round: the latest is picked below
     "district_units",
     "participation_by_category_monthly",
     "satisfaction_monthly",
@@ -61,7 +62,8 @@ if history.empty:
 else:
     labels = round_labels(history)
     latest = history.iloc[-1]
-    breakdown = here.run("index_indicator_breakdown", round_name=latest["round_name"])
+    indicators = here.run("index_indicator_breakdown", round_name="")
+    breakdown = indicators[indicators["round_name"] == latest["round_name"]].reset_index(drop=True)
     breakdown["indicator_label"] = breakdown["indicator_code"].map(indicator_names)
     change = latest["index_change"]
     rank = t("profile.rank_plain", rank=int(latest["rank"]), of=int(latest["districts_ranked"]))

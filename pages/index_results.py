@@ -26,6 +26,14 @@ context = current()
 st.title(t("index.heading"))
 st.caption(t("index.intro"))
 
+# Every round, and every round's indicators, in one batch: the round type and round picked
+# below only select rows of these, so a pick runs no query. The ranking among all districts is
+# computed before the district filter applies (the query's own `where`), so filtering the full
+# ranking here gives the rows the query would for the filter.
+context.prefetch(
+    ("index_district_ranking", {"districts": [], "round_type": ""}),
+    ("index_indicator_breakdown", {"round_name": ""}),
+)
 every_round = context.run("index_district_ranking", districts=[], round_type="")
 if every_round.empty:
     empty_state()
@@ -40,15 +48,10 @@ with left:
     round_type = pick(
         t("index.round_type"), type_names, "index_round_type", every_round.iloc[-1]["round_type"]
     )
-# The round picked below is most likely the newest of this type: its breakdown starts with the
-# ranking (a different pick only runs its own query).
-of_type = every_round[every_round["round_type"] == round_type] if round_type else every_round
-likely = of_type.sort_values("round_date", ascending=False)["round_name"].head(1).tolist()
-context.prefetch(
-    ("index_district_ranking", {"round_type": round_type}),
-    *[("index_indicator_breakdown", {"round_name": name}) for name in likely],
-)
-ranking = with_names(context.run("index_district_ranking", round_type=round_type), context)
+shown = every_round[every_round["round_type"] == round_type] if round_type else every_round
+if context.filters.districts:
+    shown = shown[shown["district_code"].isin(context.filters.districts)]
+ranking = with_names(shown.reset_index(drop=True), context)
 newest = ranking.drop_duplicates("round_name").sort_values("round_date", ascending=False)
 if ranking.empty:
     st.info(t("chart.no_data"))
@@ -56,7 +59,10 @@ if ranking.empty:
 with right:
     chosen = pick(t("index.round"), {r: labels[r] for r in newest["round_name"]}, "index_round")
 this_round = ranking[ranking["round_name"] == chosen].sort_values(["rank", "district_code"])
-breakdown = with_names(context.run("index_indicator_breakdown", round_name=chosen), context)
+indicators = context.run("index_indicator_breakdown", round_name="")
+breakdown = with_names(
+    indicators[indicators["round_name"] == chosen].reset_index(drop=True), context
+)
 breakdown["indicator_label"] = breakdown["indicator_code"].map(indicator_names)
 driven = drivers(breakdown).set_index("district_code")
 this_round = this_round.assign(
