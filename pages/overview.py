@@ -31,6 +31,7 @@ context.prefetch(
     "claim_rate_by_year",
     ("claim_rate_by_year", {"end": shift_month(month, -1)}),
     ("index_by_round", {"start": context.choices.first_month}),
+    ("index_district_ranking", {"round_type": ""}),  # every type: the latest round's is kept
     *warnings.count_requests(month),
     "participation_by_category_monthly",
     "satisfaction_monthly",
@@ -115,10 +116,12 @@ st.caption(t("overview.satisfaction.caption"))
 if not rounds.empty:
     round_type = str(rounds.iloc[-1]["round_type"])
     trend_start = min(context.filters.start, shift_month(month, -(INDEX_TREND_MONTHS - 1)))
-    by_district = context.run("index_district_ranking", round_type=round_type)
-    by_district = with_names(
-        by_district[by_district["round_date"] >= pd.Timestamp(trend_start)], context
-    )
+    by_district = context.run("index_district_ranking", round_type="")
+    by_district = by_district[
+        (by_district["round_type"] == round_type)
+        & (by_district["round_date"] >= pd.Timestamp(trend_start))
+    ]
+    by_district = with_names(by_district.reset_index(drop=True), context)
     show(
         ChartSpec(
             key="overview_index_trend",

@@ -23,7 +23,7 @@ REPO_DASHBOARD = str(Path(__file__).resolve().parent.parent / "dashboard.py")
 
 # the queries a page can only ask for once an earlier result is in
 DEPENDENT = {
-    "pages/overview.py": {"index_district_ranking"},
+    "pages/overview.py": set(),
     "pages/participation.py": set(),
     "pages/satisfaction.py": set(),
     "pages/index_results.py": set(),
