@@ -427,7 +427,7 @@ def _footnote_lines(spec: ChartSpec, data: pd.DataFrame) -> list[str]:
     notes = []
     if spec.error_low and spec.error_high:
         notes.append(t("chart.interval_note"))
-    if spec.n and spec.n in data and (data[spec.n] < SMALL_SAMPLE).any():
+    if spec.n and spec.n in data and (_floats(data[spec.n]) < SMALL_SAMPLE).any():
         notes.append(t("chart.small_sample_note", n=SMALL_SAMPLE))
     if notes:
         lines.append(t("chart.separator").join(notes))
@@ -497,9 +497,10 @@ def to_figure(spec: ChartSpec) -> go.Figure:
     if show_legend and legend_right:
         height = max(height, top + bottom + LEGEND_ROW * len(names))
     if horizontal and not data.empty:
-        # every bar keeps room for its (possibly wrapped) name
-        lines = max(str(label).count("<br>") + 1 for label in data[spec.x])
-        height = max(height, top + bottom + data[spec.x].nunique() * (10 + 18 * lines))
+        # every bar keeps room for its (possibly wrapped) name; _wrapped made them all text
+        labels = data[spec.x].tolist()
+        lines = max(label.count("<br>") + 1 for label in labels)
+        height = max(height, top + bottom + len(set(labels)) * (10 + 18 * lines))
     right = 36
     if show_legend and legend_right:
         right = 190
@@ -523,7 +524,7 @@ def to_figure(spec: ChartSpec) -> go.Figure:
     elif value_axis.get("range") is None and spec.kind == "column" and spec.data_labels:
         column = spec.error_high if spec.error_high else spec.y
         highest = float(data[column].max()) if len(data) else 0.0
-        if highest > 0 and (data[spec.y] >= 0).all():
+        if highest > 0 and (_floats(data[spec.y]) >= 0).all():
             value_axis["range"] = [0, highest * 1.12]  # headroom for the labels above columns
     category_axis = dict(
         title=dict(text=_axis_title(spec.label(spec.x), spec.x_unit)),
@@ -652,23 +653,37 @@ def to_figure(spec: ChartSpec) -> go.Figure:
 
 def _pruned(value):
     """Unset properties (None) left out, as validation leaves them out; None inside a data
-    array is a gap and stays."""
+    array is a gap and stays. Lists of values come out as `_Array`s."""
     if isinstance(value, dict):
         return {k: _pruned(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
-        return [_pruned(v) for v in value]
+    if isinstance(value, list):
+        if any(isinstance(v, dict) for v in value):
+            return [_pruned(v) for v in value]
+        return _Array(value)
     return value
+
+
+class _Array(list):
+    """A figure's array: numbers, text, timestamps and None, or rows of them (customdata, a
+    colour scale).
+
+    `go.Figure` deep-copies all it is given, element by element: a fifth of a figure's cost.
+    Nothing in an array can change, so copying the list and its rows is as good. The figure
+    keeps the copies, plain lists."""
+
+    def __deepcopy__(self, memo) -> list:
+        return [list(v) if isinstance(v, list) else v for v in self]
 
 
 def _month_labels(spec: ChartSpec, data: pd.DataFrame) -> pd.DataFrame:
     """Months on a category axis read as 2026-03, not as timestamps."""
     if spec.kind in ("line", "scatter") or spec.x not in data:
         return data
-    if pd.api.types.is_datetime64_any_dtype(data[spec.x]) or (
-        len(data) and isinstance(data[spec.x].iloc[0], date)
-    ):
+    column = data[spec.x]
+    # kind "M": datetime64 with or without a zone, and Arrow dates and timestamps
+    if column.dtype.kind == "M" or (len(column) and isinstance(column.iloc[0], date)):
         data = data.copy()
-        data[spec.x] = pd.to_datetime(data[spec.x]).dt.strftime("%Y-%m")
+        data[spec.x] = pd.to_datetime(column).dt.strftime("%Y-%m")
     return data
 
 
@@ -706,8 +721,8 @@ def _width(text: str) -> float:
 def _label_width(spec: ChartSpec, data: pd.DataFrame) -> float:
     if data.empty:
         return 0.0
-    n_values = data[spec.n] if spec.n and spec.n in data else [None] * len(data)
-    texts = [_text(v, n, spec) for v, n in zip(data[spec.y], n_values, strict=True)]
+    n_values = _column(data, spec.n)
+    texts = [_text(v, n, spec) for v, n in zip(data[spec.y].tolist(), n_values, strict=True)]
     return max(_width(text) for text in texts) * (BODY_SIZE - 1) / BODY_SIZE
 
 
@@ -755,7 +770,7 @@ def _wrapped(data: pd.DataFrame, column: str) -> pd.DataFrame:
     if data.empty or column not in data:
         return data
     data = data.copy()
-    data[column] = data[column].map(lambda label: _wrap(str(label)))
+    data[column] = [_wrap(str(label)) for label in data[column].tolist()]
     return data
 
 
@@ -788,7 +803,8 @@ def _signed_range(values: pd.Series) -> list[float] | None:
 
 def _percent_range(spec: ChartSpec, data: pd.DataFrame) -> list[float] | None:
     """Rates near the target are unreadable from zero; start the axis below the lowest bound."""
-    if data.empty or (data[spec.y] < 0).any() or (data[spec.y] > 1).any():
+    values = _floats(data[spec.y])
+    if data.empty or (values < 0).any() or (values > 1).any():
         return None  # changes, not shares: let the axis fit them
     lows = data[spec.error_low] if spec.error_low in data else data[spec.y]
     lowest = min(float(lows.min()), spec.target.value if spec.target else 1.0)
