@@ -150,12 +150,49 @@ def _sorted(spec: ChartSpec) -> pd.DataFrame:
     return data.sort_values(spec.x, key=lambda s: s.map(rank), kind="stable")
 
 
-def _groups(spec: ChartSpec, data: pd.DataFrame) -> list[tuple[str, list[int]]]:
+class _Columns:
+    """The chart's rows, each column looked up and converted once.
+
+    In pandas 3 a column lookup costs ~10 µs and a conversion as much again; a figure reads the
+    same few columns a dozen times, which on these few rows was a good part of its cost. The
+    lists and arrays handed out are shared: not to be changed."""
+
+    def __init__(self, data: pd.DataFrame) -> None:
+        self.data = data
+        self._series: dict[str, pd.Series] = {}
+        self._values: dict[str, list] = {}
+        self._floats: dict[str, np.ndarray] = {}
+
+    def __contains__(self, column: str | None) -> bool:
+        return bool(column) and column in self.data
+
+    def series(self, column: str) -> pd.Series:
+        if column not in self._series:
+            self._series[column] = self.data[column]
+        return self._series[column]
+
+    def values(self, column: str | None) -> list:
+        """As `Series.tolist()`; None for every row where the spec names no such column."""
+        if column not in self:
+            return [None] * len(self.data)
+        if column not in self._values:
+            self._values[column] = self.series(column).tolist()
+        return self._values[column]
+
+    def floats(self, column: str) -> np.ndarray:
+        """As `Series.astype(float)`, as numpy: pandas' per-call overhead would be most of the
+        cost of the arithmetic on these few rows."""
+        if column not in self._floats:
+            self._floats[column] = self.series(column).to_numpy(dtype=float, na_value=np.nan)
+        return self._floats[column]
+
+
+def _groups(spec: ChartSpec, columns: _Columns) -> list[tuple[str, list[int]]]:
     """One (name, row positions) per trace, named and ordered as `groupby(series, sort=False)`
     would (missing names dropped). Factorising once costs a tenth of iterating a groupby."""
     if spec.series is None:
-        return [(spec.label(spec.y), list(range(len(data))))]
-    codes, names = pd.factorize(data[spec.series], sort=False)
+        return [(spec.label(spec.y), list(range(len(columns.data))))]
+    codes, names = pd.factorize(columns.series(spec.series), sort=False)
     positions: list[list[int]] = [[] for _ in range(len(names))]
     for row, code in enumerate(codes.tolist()):
         if code >= 0:
@@ -163,26 +200,13 @@ def _groups(spec: ChartSpec, data: pd.DataFrame) -> list[tuple[str, list[int]]]:
     groups = [(str(name), rows) for name, rows in zip(names, positions, strict=True)]
     if spec.kind == "line":
         # The legend reads top-down in the order the lines end, highest first.
-        values = data[spec.y].tolist()
+        values = columns.values(spec.y)
         groups.sort(key=lambda group: -_last(_pick(values, group[1])))
     return groups
 
 
 def _pick(values: list, rows: list[int]) -> list:
     return [values[row] for row in rows]
-
-
-def _column(data: pd.DataFrame, column: str | None) -> list:
-    """The column as a Python list, or None for every row where the spec names no such column."""
-    if column and column in data:
-        return data[column].tolist()
-    return [None] * len(data)
-
-
-def _floats(values: pd.Series) -> np.ndarray:
-    """As `values.astype(float)`, as a numpy array: on a few dozen rows pandas' per-call overhead
-    is most of the cost of the arithmetic below."""
-    return values.to_numpy(dtype=float, na_value=np.nan)
 
 
 def _last(values: list) -> float:
@@ -206,25 +230,25 @@ def _hover(spec: ChartSpec, horizontal: bool) -> str:
     return "<br>".join(lines) + "<extra>%{fullData.name}</extra>"
 
 
-def _customdata(spec: ChartSpec, data: pd.DataFrame) -> list[list]:
+def _customdata(spec: ChartSpec, columns: _Columns) -> list[list]:
     """One row per data row: drill key, n, interval low and high (None where not charted)."""
-    columns = [
+    names = [
         spec.drill_key or spec.drill,
         spec.n,
         spec.error_low if spec.error_high else None,
         spec.error_high if spec.error_low else None,
     ]
-    return [list(row) for row in zip(*(_column(data, c) for c in columns), strict=True)]
+    return [list(row) for row in zip(*(columns.values(c) for c in names), strict=True)]
 
 
-def _whiskers(spec: ChartSpec, data: pd.DataFrame) -> tuple[list, list] | None:
+def _whiskers(spec: ChartSpec, columns: _Columns) -> tuple[list, list] | None:
     """Each row's whisker above and below the value: never negative, NaN where a bound or the
     value is missing (as `clip(lower=0)` leaves it)."""
     if not (spec.error_low and spec.error_high):
         return None
-    value = _floats(data[spec.y])
-    above = _floats(data[spec.error_high]) - value
-    below = value - _floats(data[spec.error_low])
+    value = columns.floats(spec.y)
+    above = columns.floats(spec.error_high) - value
+    below = value - columns.floats(spec.error_low)
     return np.where(above < 0, 0.0, above).tolist(), np.where(below < 0, 0.0, below).tolist()
 
 
@@ -243,13 +267,13 @@ def _error(whiskers: tuple[list, list] | None, rows: list[int]) -> dict | None:
     )
 
 
-def _bar_traces(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> list[dict]:
+def _bar_traces(spec: ChartSpec, columns: _Columns, horizontal: bool) -> list[dict]:
     traces = []
     # whole columns converted once, then picked per trace
-    all_categories = data[spec.x].astype(str).tolist()
-    all_values, all_n = data[spec.y].tolist(), _column(data, spec.n)
-    all_customdata, whiskers = _customdata(spec, data), _whiskers(spec, data)
-    for index, (name, rows) in enumerate(_groups(spec, data)):
+    all_categories = columns.series(spec.x).astype(str).tolist()
+    all_values, all_n = columns.values(spec.y), columns.values(spec.n)
+    all_customdata, whiskers = _customdata(spec, columns), _whiskers(spec, columns)
+    for index, (name, rows) in enumerate(_groups(spec, columns)):
         categories, values = _pick(all_categories, rows), _pick(all_values, rows)
         n_values = _pick(all_n, rows)
         error = _error(whiskers, rows)
@@ -272,7 +296,7 @@ def _bar_traces(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> list[d
             # Labels as their own text trace: past the interval's whisker, where neither hides
             # the other, and off the bar, whose `text` would stop a click from selecting it.
             traces.append(trace)
-            traces.append(_end_labels(spec, data, categories, texts, horizontal))
+            traces.append(_end_labels(spec, columns, categories, texts, horizontal))
             continue
         if spec.data_labels:
             stacked = spec.kind.startswith("stacked")
@@ -287,13 +311,13 @@ def _bar_traces(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> list[d
 
 
 def _end_labels(
-    spec: ChartSpec, data: pd.DataFrame, categories: list[str], texts: list[str], horizontal: bool
+    spec: ChartSpec, columns: _Columns, categories: list[str], texts: list[str], horizontal: bool
 ) -> dict:
     """The labels of a single series' bars, at the end of each bar or of its whisker."""
-    values = _floats(data[spec.y])
+    values = columns.floats(spec.y)
     ends = values
     if spec.error_low and spec.error_high:
-        high = _floats(data[spec.error_high])
+        high = columns.floats(spec.error_high)
         ends = np.where(np.isnan(high), values, high)
     negative = (values < 0).tolist()
     if horizontal:
@@ -318,12 +342,13 @@ def _end_labels(
     )
 
 
-def _line_traces(spec: ChartSpec, data: pd.DataFrame) -> list[dict]:
+def _line_traces(spec: ChartSpec, columns: _Columns) -> list[dict]:
     traces = []
     mode = "markers" if spec.kind == "scatter" else "lines+markers"
-    all_x, all_values, all_n = data[spec.x].tolist(), data[spec.y].tolist(), _column(data, spec.n)
-    all_customdata, whiskers = _customdata(spec, data), _whiskers(spec, data)
-    for index, (name, rows) in enumerate(_groups(spec, data)):
+    all_x, all_values = columns.values(spec.x), columns.values(spec.y)
+    all_n = columns.values(spec.n)
+    all_customdata, whiskers = _customdata(spec, columns), _whiskers(spec, columns)
+    for index, (name, rows) in enumerate(_groups(spec, columns)):
         values, n_values = _pick(all_values, rows), _pick(all_n, rows)
         trace = dict(
             type="scatter",
@@ -356,10 +381,10 @@ def _line_traces(spec: ChartSpec, data: pd.DataFrame) -> list[dict]:
     return traces
 
 
-def _target_trace(spec: ChartSpec, data: pd.DataFrame, horizontal: bool) -> dict | None:
-    if spec.target is None or data.empty:
+def _target_trace(spec: ChartSpec, columns: _Columns, horizontal: bool) -> dict | None:
+    if spec.target is None or columns.data.empty:
         return None
-    categories = list(dict.fromkeys(data[spec.x].tolist()))
+    categories = list(dict.fromkeys(columns.values(spec.x)))
     if not horizontal:
         categories = [str(c) for c in categories] if spec.kind != "line" else categories
     else:
@@ -422,12 +447,12 @@ def _heatmap_trace(spec: ChartSpec, data: pd.DataFrame) -> dict:
     return trace
 
 
-def _footnote_lines(spec: ChartSpec, data: pd.DataFrame) -> list[str]:
+def _footnote_lines(spec: ChartSpec, columns: _Columns) -> list[str]:
     lines = [line for line in spec.footnote.splitlines() if line.strip()]
     notes = []
     if spec.error_low and spec.error_high:
         notes.append(t("chart.interval_note"))
-    if spec.n and spec.n in data and (_floats(data[spec.n]) < SMALL_SAMPLE).any():
+    if spec.n in columns and (columns.floats(spec.n) < SMALL_SAMPLE).any():
         notes.append(t("chart.small_sample_note", n=SMALL_SAMPLE))
     if notes:
         lines.append(t("chart.separator").join(notes))
@@ -464,13 +489,14 @@ def to_figure(spec: ChartSpec) -> go.Figure:
     horizontal = spec.kind in ("bar", "stacked_bar")
     if horizontal:
         data = _wrapped(data, spec.x)
+    columns = _Columns(data)
     if spec.kind == "heatmap":
         traces = [_heatmap_trace(spec, data)] if not data.empty else []
     elif spec.kind in ("line", "scatter"):
-        traces = _line_traces(spec, data)
+        traces = _line_traces(spec, columns)
     else:
-        traces = _bar_traces(spec, data, horizontal)
-    target = _target_trace(spec, data, horizontal)
+        traces = _bar_traces(spec, columns, horizontal)
+    target = _target_trace(spec, columns, horizontal)
     if target is not None:
         traces.append(target)
 
@@ -478,19 +504,19 @@ def to_figure(spec: ChartSpec) -> go.Figure:
     show_legend = spec.kind != "heatmap" and (spec.series is not None or target is not None)
     legend_right = len(names) > WIDE_LEGEND
     legend_rows = 0 if (not show_legend or legend_right) else _legend_rows(names)
-    footnote = _footnote_lines(spec, data)
+    footnote = _footnote_lines(spec, columns)
     has_x_title = bool(spec.label(spec.x if not horizontal else spec.y))
     top = TOP_BASE + (0 if not spec.subtitle else 4) + legend_rows * LEGEND_ROW
     rotate = spec.kind == "heatmap" or (
-        spec.kind in ("column", "stacked_column") and _long_ticks(data, spec.x)
+        spec.kind in ("column", "stacked_column") and _long_ticks(columns, spec.x)
     )
-    tick_height = 8 + (_text_width(data, spec.x) * 0.72 if rotate else 20)
+    tick_height = 8 + (_text_width(columns, spec.x) * 0.72 if rotate else 20)
     if spec.kind == "line" and spec.n and spec.series is None:
         tick_height += 18  # the n line under each month
     bottom = int(tick_height + (26 if has_x_title else 0) + len(footnote) * FOOTNOTE_LINE + 14)
     left = 88
     if horizontal:
-        left = int(min(340, 50 + _text_width(data, spec.x)))
+        left = int(min(340, 50 + _text_width(columns, spec.x)))
     elif spec.kind == "heatmap" and not data.empty:
         left = int(50 + max(_width(_shorten(str(row))) for row in data[spec.y].unique()))
     height = spec.height
@@ -498,7 +524,7 @@ def to_figure(spec: ChartSpec) -> go.Figure:
         height = max(height, top + bottom + LEGEND_ROW * len(names))
     if horizontal and not data.empty:
         # every bar keeps room for its (possibly wrapped) name; _wrapped made them all text
-        labels = data[spec.x].tolist()
+        labels = columns.values(spec.x)
         lines = max(label.count("<br>") + 1 for label in labels)
         height = max(height, top + bottom + len(set(labels)) * (10 + 18 * lines))
     right = 36
@@ -508,7 +534,7 @@ def to_figure(spec: ChartSpec) -> go.Figure:
         right = 110
     elif horizontal and spec.data_labels:
         # labels outside the longest bar spill into the margin rather than off the figure
-        right = int(24 + _label_width(spec, data))
+        right = int(24 + _label_width(spec, columns))
 
     value_axis = dict(
         title=dict(text=_axis_title(spec.label(spec.y), spec.y_unit)),
@@ -518,13 +544,13 @@ def to_figure(spec: ChartSpec) -> go.Figure:
     if spec.value_range is not None:
         value_axis["range"] = list(spec.value_range)
     elif _is_percent(spec) and spec.kind in ("bar", "column"):
-        value_axis["range"] = _percent_range(spec, data)
+        value_axis["range"] = _percent_range(spec, columns)
     if value_axis.get("range") is None and horizontal and spec.data_labels and not data.empty:
-        value_axis["range"] = _signed_range(data[spec.y])
+        value_axis["range"] = _signed_range(columns.series(spec.y))
     elif value_axis.get("range") is None and spec.kind == "column" and spec.data_labels:
         column = spec.error_high if spec.error_high else spec.y
-        highest = float(data[column].max()) if len(data) else 0.0
-        if highest > 0 and (_floats(data[spec.y]) >= 0).all():
+        highest = float(columns.series(column).max()) if len(data) else 0.0
+        if highest > 0 and (columns.floats(spec.y) >= 0).all():
             value_axis["range"] = [0, highest * 1.12]  # headroom for the labels above columns
     category_axis = dict(
         title=dict(text=_axis_title(spec.label(spec.x), spec.x_unit)),
@@ -555,8 +581,11 @@ def to_figure(spec: ChartSpec) -> go.Figure:
             # One line of rates: each month's n under its tick, so no rate is shown without it.
             xaxis.update(
                 tickmode="array",
-                tickvals=data[spec.x].tolist(),
-                ticktext=[_tick(x, n) for x, n in zip(data[spec.x], data[spec.n], strict=True)],
+                tickvals=columns.values(spec.x),
+                ticktext=[
+                    _tick(x, n)
+                    for x, n in zip(columns.values(spec.x), columns.series(spec.n), strict=True)
+                ],
                 tickangle=0,
                 tickfont=dict(size=BODY_SIZE - 2),
                 hoverformat="%Y-%m",
@@ -701,11 +730,11 @@ def _is_dates(data: pd.DataFrame, column: str) -> bool:
     )
 
 
-def _long_ticks(data: pd.DataFrame, column: str) -> bool:
+def _long_ticks(columns: _Columns, column: str) -> bool:
     """Would the category labels crowd a half-width chart if written level?"""
-    if data.empty or column not in data:
+    if columns.data.empty or column not in columns:
         return False
-    labels = data[column].astype(str).unique()
+    labels = columns.series(column).astype(str).unique()
     return len(labels) * max(_width(label) for label in labels) > 900
 
 
@@ -718,18 +747,19 @@ def _width(text: str) -> float:
     return sum(BODY_SIZE if "\u4e00" <= ch <= "\u9fff" else NARROW for ch in text)
 
 
-def _label_width(spec: ChartSpec, data: pd.DataFrame) -> float:
-    if data.empty:
+def _label_width(spec: ChartSpec, columns: _Columns) -> float:
+    if columns.data.empty:
         return 0.0
-    n_values = _column(data, spec.n)
-    texts = [_text(v, n, spec) for v, n in zip(data[spec.y].tolist(), n_values, strict=True)]
+    values, n_values = columns.values(spec.y), columns.values(spec.n)
+    texts = [_text(v, n, spec) for v, n in zip(values, n_values, strict=True)]
     return max(_width(text) for text in texts) * (BODY_SIZE - 1) / BODY_SIZE
 
 
-def _text_width(data: pd.DataFrame, column: str) -> float:
-    if data.empty or column not in data:
+def _text_width(columns: _Columns, column: str) -> float:
+    if columns.data.empty or column not in columns:
         return 0.0
-    return max(_width(line) for label in data[column].unique() for line in str(label).split("<br>"))
+    labels = columns.series(column).unique()
+    return max(_width(line) for label in labels for line in str(label).split("<br>"))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -801,12 +831,12 @@ def _signed_range(values: pd.Series) -> list[float] | None:
     return [low - 0.3 * span, max(high, 0.0) + 0.05 * span]
 
 
-def _percent_range(spec: ChartSpec, data: pd.DataFrame) -> list[float] | None:
+def _percent_range(spec: ChartSpec, columns: _Columns) -> list[float] | None:
     """Rates near the target are unreadable from zero; start the axis below the lowest bound."""
-    values = _floats(data[spec.y])
-    if data.empty or (values < 0).any() or (values > 1).any():
+    values = columns.floats(spec.y)
+    if columns.data.empty or (values < 0).any() or (values > 1).any():
         return None  # changes, not shares: let the axis fit them
-    lows = data[spec.error_low] if spec.error_low in data else data[spec.y]
+    lows = columns.series(spec.error_low if spec.error_low in columns else spec.y)
     lowest = min(float(lows.min()), spec.target.value if spec.target else 1.0)
     if lowest < 0.5:
         return None
