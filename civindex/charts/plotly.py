@@ -550,7 +550,7 @@ def to_figure(spec: ChartSpec) -> go.Figure:
     elif value_axis.get("range") is None and spec.kind == "column" and spec.data_labels:
         column = spec.error_high if spec.error_high else spec.y
         highest = float(columns.series(column).max()) if len(data) else 0.0
-        if highest > 0 and (columns.floats(spec.y) >= 0).all():
+        if highest > 0 and (columns.series(spec.y) >= 0).all():
             value_axis["range"] = [0, highest * 1.12]  # headroom for the labels above columns
     category_axis = dict(
         title=dict(text=_axis_title(spec.label(spec.x), spec.x_unit)),
@@ -799,8 +799,12 @@ def _wrapped(data: pd.DataFrame, column: str) -> pd.DataFrame:
     """Long category names (English unit names) on two or three lines, not cut off."""
     if data.empty or column not in data:
         return data
+    labels = data[column].tolist()
+    wrapped = [_wrap(str(label)) for label in labels]
+    if all(isinstance(label, str) for label in labels) and wrapped == labels:
+        return data  # short names, as text already: no copy of the frame needed
     data = data.copy()
-    data[column] = [_wrap(str(label)) for label in data[column].tolist()]
+    data[column] = wrapped
     return data
 
 
