@@ -483,7 +483,7 @@ def to_figure(spec: ChartSpec) -> go.Figure:
 
     Traces and layout are plain dicts, validated once when the figure is built at the end:
     each `add_trace` or `update_layout` on a live figure validates it again (~18 ms a figure
-    that way, ~4.5 ms this way).
+    that way, ~1.3 ms this way).
     """
     data = _plain_text(spec, _month_labels(spec, _sorted(spec)))
     horizontal = spec.kind in ("bar", "stacked_bar")
