@@ -3,9 +3,11 @@ target, n, interval), and the subtitle / footnote helpers every page uses."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import pandas as pd
+import plotly.io as pio
 import pyarrow as pa
 import pytest
 
@@ -323,6 +325,27 @@ def test_columns_with_labels_get_headroom_and_keep_their_margins():
     figure = to_figure(spec)
     assert figure.layout.yaxis.range == pytest.approx((0, 0.672))
     assert figure.layout.margin.t >= 76
+
+
+def test_a_missing_count_is_a_gap_and_the_headroom_comes_from_the_rest():
+    data = pd.DataFrame({"unit": ["甲", "乙", "丙"], "tasks": pd.array([40, None, 10], "Int64")})
+    spec = ChartSpec(
+        key="d", kind="column", data=data, x="unit", y="tasks", title="t", data_labels=True
+    )
+    figure = to_figure(spec)
+    assert json.loads(pio.to_json(figure))["data"][0]["y"] == [40, None, 10]
+    assert figure.layout.yaxis.range == pytest.approx((0, 40 * 1.12))
+
+
+def test_a_bar_without_a_name_still_draws():
+    names = pd.array(["甲", None, "丙"], dtype="string[pyarrow]")
+    data = pd.DataFrame({"unit": names, "activities": [3.0, 2.0, 1.0]})
+    spec = ChartSpec(
+        key="d", kind="bar", data=data, x="unit", y="activities", title="t", data_labels=True
+    )
+    figure = to_figure(spec)
+    assert list(figure.data[0].x) == [3.0, 2.0, 1.0]
+    assert len(figure.data[0].y) == 3 and "甲" in figure.data[0].y
 
 
 def test_heatmap_rows_keep_one_line_and_the_whole_name_in_the_hover():
