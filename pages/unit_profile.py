@@ -41,7 +41,8 @@ if not context.has_data:
 
 own = replace(context, filters=context.filters.with_(units=(focus,), systems=()))
 own_queries = ["participation_by_category_monthly", "participation_monthly"]
-own_queries += ["satisfaction_monthly", "profile_windows"]
+if unit["has_service_window"]:  # else its satisfaction shows only if it has responses after all
+    own_queries += ["satisfaction_monthly", "profile_windows"]
 context.prefetch(
     ("unit_ranking", {"systems": []}),
     *warnings.requests(units=[focus], districts=[], systems=[]),

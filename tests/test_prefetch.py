@@ -68,6 +68,17 @@ def test_page_queries_run_once_and_side_by_side(demo_env, observed, page):
     assert len(side_by_side) >= (2 if page == "pages/index_results.py" else 4)
 
 
+def test_a_unit_with_a_window_fetches_its_satisfaction_with_the_rest(demo_env, observed):
+    at = AppTest.from_file(REPO_DASHBOARD, default_timeout=120)
+    at.session_state[START_PAGE_KEY] = "pages/unit_profile.py"
+    at.query_params["focus_unit"] = "gat"  # 省公安厅: service windows
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    by_thread = {name: thread for thread, name, *_ in observed}
+    assert by_thread["profile_windows"].startswith("prefetch")
+    assert by_thread["satisfaction_monthly"].startswith("prefetch")
+
+
 def test_results_computed_side_by_side_equal_a_query_alone(demo_env, observed):
     run_page("pages/overview.py")
     run_page("pages/unit_profile.py")
