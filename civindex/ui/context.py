@@ -202,13 +202,18 @@ class PageContext:
         """The reference lists' file stamps, read once per run rather than once per query."""
         return reference_key(self.store.root)
 
+    @cached_property
+    def _extent(self) -> pd.DataFrame:
+        """Asked by the banners, the export bar and every chart's footnote: looked up once."""
+        return self.run("data_extent")
+
     @property
     def has_data(self) -> bool:
-        return bool(self.run("data_extent")["rows"].sum())
+        return bool(self._extent["rows"].sum())
 
     @property
     def demo_rows(self) -> int:
-        return int(self.run("data_extent")["demo_rows"].sum())
+        return int(self._extent["demo_rows"].sum())
 
     @property
     def versions_label(self) -> str:
