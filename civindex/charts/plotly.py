@@ -747,6 +747,12 @@ def _width(text: str) -> float:
     return sum(BODY_SIZE if "\u4e00" <= ch <= "\u9fff" else NARROW for ch in text)
 
 
+def clear_text_caches() -> None:
+    """Forget the measured and wrapped labels (a cold start: the benchmark and tests)."""
+    for cached in (_width, _shorten, _wrap):
+        cached.cache_clear()
+
+
 def _label_width(spec: ChartSpec, columns: _Columns) -> float:
     if columns.data.empty:
         return 0.0

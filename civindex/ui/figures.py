@@ -16,7 +16,7 @@ from collections import OrderedDict
 
 import plotly.graph_objects as go
 
-from civindex.charts.plotly import to_figure
+from civindex.charts.plotly import clear_text_caches, to_figure
 from civindex.charts.spec import ChartSpec
 from civindex.i18n import language
 
@@ -59,3 +59,4 @@ def figure_for(spec: ChartSpec) -> go.Figure:
 def clear() -> None:
     with _lock:
         _figures.clear()
+    clear_text_caches()
