@@ -99,3 +99,24 @@ def test_cache_is_bounded_by_bytes(monkeypatch):
     assert context_module._cached("k4") is frame
     assert context_module._results_bytes <= 10_000
     context_module.clear_results()
+
+
+def test_what_a_page_does_to_a_result_never_reaches_the_cached_one(demo_env):
+    """Pages add columns, set cells and sort the frames `PageContext.run` gives them; the
+    result shared by every session must come out of each run as the query made it."""
+    from civindex.filters import default_filters
+    from civindex.ui.context import PageContext, _choices
+
+    store = Store(demo_env)
+    snapshot = store.snapshot()
+    choices = _choices(store, snapshot)
+    context = PageContext(store, snapshot, default_filters(choices), choices)
+    fresh = Database(Store(demo_env)).run("participation_by_unit", **context.filters.params())
+    first = context.run("participation_by_unit")
+    first["unit_label"] = "changed"
+    first.loc[first.index[0], "activities"] = -1
+    first.sort_values("unit_code", ascending=False, inplace=True)
+    first["tasks_claimed"] *= 100
+    again = context.run("participation_by_unit")
+    pd.testing.assert_frame_equal(again, fresh[list(again.columns)])
+    assert "unit_label" not in again

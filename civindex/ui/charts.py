@@ -72,14 +72,15 @@ def long_form(
     label from `values`, `value` its value and `n` its sample size (from the `n` mapping)."""
     if not values:
         return pd.DataFrame()
-    long = pd.concat([frame[list(keep)]] * len(values), ignore_index=True)
+    rows, times = len(frame), len(values)
+    long = {column: pd.concat([frame[column]] * times, ignore_index=True) for column in keep}
     long["series"] = pd.Series(
-        [label for label in values.values() for _ in range(len(frame))], dtype="str"
+        [label for label in values.values() for _ in range(rows)], dtype="str"
     )
     long["value"] = pd.concat([frame[column] for column in values], ignore_index=True)
     if n is not None:
         long["n"] = pd.concat([frame[n[column]] for column in values], ignore_index=True)
-    return long
+    return pd.DataFrame(long)
 
 
 def subtitle(

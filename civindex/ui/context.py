@@ -172,14 +172,16 @@ class PageContext:
     def run(self, name: str, **params) -> pd.DataFrame:
         """A named query over this context's snapshot, cached by (query, params, snapshot).
         Only the parameters the SQL uses are in the key: a filter a query ignores (data_extent
-        ignores them all) neither runs it again nor fills the cache."""
+        ignores them all) neither runs it again nor fills the cache. The frame is the cached
+        one's shallow copy: under pandas' copy-on-write a change to it copies what it changes,
+        never the cached result."""
         return _run(
             self.root,
             snapshot_key(self.snapshot),
             self.references,
             name,
             self._params(name, params),
-        ).copy()
+        ).copy(deep=False)
 
     def _params(self, name: str, params: dict) -> tuple:
         bound = self.filters.params() | params
