@@ -21,7 +21,12 @@ if not context.has_data:
     st.stop()
 
 month = context.filters.end
-context.prefetch(*warnings.requests(), *warnings.count_requests(month))
+# Every unit's windows in the month, with the warnings: the page shows those of the warned units
+# (one scan of the month either way), so no query waits for the list of warned units.
+month_windows = {"start": month, "end": month, "units": [], "districts": [], "systems": []}
+context.prefetch(
+    *warnings.requests(), *warnings.count_requests(month), ("profile_windows", month_windows)
+)
 found = warnings.collect(context.run)
 unit_names = reference.names("units", language(), context.store.root)
 st.caption(t("warnings.intro", month=f"{month:%Y-%m}"))
@@ -44,9 +49,8 @@ def lowest_windows(codes: list[str]) -> dict[str, str]:
     """code -> the unit's lowest-rated window in the last month, the usual 'why'."""
     if not codes:
         return {}
-    windows = context.run(
-        "profile_windows", start=month, end=month, units=codes, districts=[], systems=[]
-    )
+    windows = context.run("profile_windows", **month_windows)
+    windows = windows[windows["unit_code"].isin(codes)]
     windows["is_small_sample"] = windows["responses"] < warnings.MIN_RESPONSES
     order = ["is_small_sample", "satisfaction_rate", "responses"]
     lowest = windows.sort_values(order).drop_duplicates("unit_code")
