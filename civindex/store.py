@@ -471,7 +471,7 @@ class Store:
         join = " and ".join(f"old.{k} = b.{k}" for k in keys)
         join_now = " and ".join(f"now.{k} = old.{k}" for k in keys)
         con = duckdb.connect()
-        result = con.execute(
+        result = con.sql(
             f"""
             with batch_keys as (
                 select {", ".join(keys)} from read_parquet($at, union_by_name = true)
@@ -493,7 +493,7 @@ class Store:
             )
                 and not list_contains($withdrawn::varchar[], old.{UPLOAD_ID})
             """,
-            {
+            params={
                 "at": self.file_uris(name, batch["version"]),
                 "before": self.file_uris(name, batch["version"] - 1),
                 "current": self.file_uris(name, self.version(name)),
