@@ -41,7 +41,7 @@ if every_round.empty:
 
 indicator_names = reference.names("indicators", language(), context.store.root)
 labels = round_labels(every_round.drop_duplicates("round_name"))
-types = [r for r in ROUND_TYPES if r in set(every_round["round_type"])]
+types = [r for r in ROUND_TYPES if r in set(every_round["round_type"].unique())]
 left, right = st.columns([1, 2])
 type_names = {r: t(f"chart.round_type.{r}") for r in types} | {"": t("index.every_type")}
 with left:
