@@ -131,7 +131,8 @@ def capture(page: str, out: Path, timeout: float) -> dict:
 
 def store_reads(page: str, store) -> None:
     """The reads of a page that lists the logs rather than querying the data: 快照与审计 shows
-    every batch (Delta history and live files), one dataset's versions and the audit log."""
+    every batch (Delta history and live files), one dataset's versions and the audit log.
+    tests/test_bench.py checks that they are the reads the page makes."""
     if page == "snapshots":
         from civindex import audit
         from civindex.schema import DATASETS
