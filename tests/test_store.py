@@ -165,15 +165,16 @@ def test_rollback_of_a_plain_batch_is_a_new_version(store):
         store.rollback("u-second", user="b")
 
 
+def publish_fix(store, rows) -> None:
+    """A correction that replaces the published rows it overlaps, as batch u-fix."""
+    store.publish(
+        "participation", participation(rows), user="b", upload_id="u-fix", replace_overlap=True
+    )
+
+
 def test_rollback_of_a_replace_brings_the_replaced_rows_back(store):
     store.publish("participation", FIRST, user="a", upload_id="u-first")
-    store.publish(
-        "participation",
-        participation([("jyt", "traffic", 25), ("czt", "volunteer", 5)]),
-        user="b",
-        upload_id="u-fix",
-        replace_overlap=True,
-    )
+    publish_fix(store, [("jyt", "traffic", 25), ("czt", "volunteer", 5)])
     assert sum(participants(store).values()) == 70
 
     (commit,) = store.rollback("u-fix", user="c")
@@ -276,13 +277,7 @@ def test_a_missing_required_column_on_an_empty_store_creates_no_table(store):
 
 def test_rolling_back_a_replace_does_not_revive_a_rolled_back_batch(store):
     store.publish("participation", FIRST, user="a", upload_id="u-first")
-    store.publish(
-        "participation",
-        participation([("jyt", "traffic", 25)]),
-        user="b",
-        upload_id="u-fix",
-        replace_overlap=True,
-    )
+    publish_fix(store, [("jyt", "traffic", 25)])
     store.rollback("u-first", user="a")
     assert participants(store) == {("jyt", "traffic"): 25}
 
@@ -298,13 +293,7 @@ def test_live_batches_from_file_footers_equal_a_scan_of_the_rows(store):
     store.publish(
         "participation", participation([("czt", "volunteer", 7)]), user="a", upload_id="u-second"
     )
-    store.publish(
-        "participation",
-        participation([("jyt", "traffic", 25)]),
-        user="b",
-        upload_id="u-fix",
-        replace_overlap=True,
-    )
+    publish_fix(store, [("jyt", "traffic", 25)])
     store.rollback("u-second", user="c")
 
     live = {b["upload_id"] for b in store.batches("participation") if not b["rolled_back"]}
