@@ -81,12 +81,12 @@ def _as_a_server() -> None:
         return
     from streamlit.components.v2.component_manager import BidiComponentManager
     from streamlit.runtime.scriptrunner.script_cache import ScriptCache
-    from streamlit.testing.v1 import app_test
+    from streamlit.testing.v1 import app_test, local_script_runner
 
     components = BidiComponentManager()
     components.discover_and_register_components(start_file_watching=False)
-    scripts = ScriptCache()
-    app_test.ScriptCache = lambda: scripts
+    scripts = ScriptCache()  # the page scripts' runner and dashboard.py's each make their own
+    app_test.ScriptCache = local_script_runner.ScriptCache = lambda: scripts
     _server["components"] = components
 
 
