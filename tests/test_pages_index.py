@@ -3,6 +3,7 @@ driver rule, and the page under AppTest with default filters, a district in the 
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -146,6 +147,23 @@ def test_drivers_pick_the_indicator_that_moved_the_index_its_way(database):
     assert rows(drivers(mixed), ["driver_code", "driver_points", "index_change"]) == [
         ("a", 1.0, 0.3)
     ]
+
+
+def test_a_change_of_zero_is_no_fall_whatever_the_float_noise():
+    # 0.6 - 0.2 + 0.1 - 0.5: exactly summed, these floats make -2.8e-17
+    flat = pd.DataFrame(
+        {
+            "round_name": ["r"] * 4,
+            "district_code": ["d"] * 4,
+            "indicator_code": ["a", "b", "c", "d"],
+            "index_contribution": [0.6, -0.2, 0.1, -0.5],
+        }
+    )
+    assert math.fsum(flat["index_contribution"]) < 0
+    assert rows(drivers(flat), ["driver_code", "driver_points", "index_change"]) == [
+        ("a", 0.6, 0.0)
+    ]
+    assert drivers(flat.iloc[:0]).empty
 
 
 @pytest.mark.parametrize(
