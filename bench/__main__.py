@@ -5,7 +5,8 @@ ingest against a bare pyarrow conversion, and the Overview in a real browser.
     python -m bench --quick                  # a small run for CI, so the benchmark cannot rot
 
 Each measurement runs in its own process (bench/measure.py, bench/ingest.py, bench/browser.py)
-so its peak RSS is its own; times are medians of `--runs` runs. Data is generated once per
+so its peak RSS is its own; raw, cold and warm take turns `--rounds` times with `--runs` runs
+each, and their times are the medians of them all. Data is generated once per
 scale under bench/out/<scale>/data and reused (`--regenerate` rebuilds it).
 """
 
@@ -15,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -66,26 +68,43 @@ def generate(scale: str, out: Path, regenerate: bool) -> tuple[Path, dict]:
     return data, made
 
 
-def measure_page(data: Path, folder: Path, page: str, runs: int, pandas: bool) -> dict:
+def measure_page(
+    data: Path, folder: Path, page: str, runs: int, pandas: bool, rounds: int = 1
+) -> dict:
+    """raw, cold and warm take turns, `rounds` times with `runs` runs each, so a slow spell of
+    the machine falls on all three rather than on one side of a ratio."""
     queries = folder / f"queries_{page}.json"
     common = ["--data", str(data), "--page", page]
     result = {
         "capture": run_json(["-m", "bench.measure", "capture", *common, "--queries", str(queries)])
     }
-    for mode in ("raw", "cold", "warm", "pandas"):
-        if mode == "pandas" and (not pandas or page not in _PANDAS_PAGES):
-            continue
-        args = ["-m", "bench.measure", mode, *common, "--runs", str(runs)]
-        if mode == "raw":
-            args += ["--queries", str(queries)]
+    for _round in range(rounds):
+        for mode in ("raw", "cold", "warm"):
+            args = ["-m", "bench.measure", mode, *common, "--runs", str(runs)]
+            if mode == "raw":
+                args += ["--queries", str(queries)]
+            result[mode] = pooled(result.get(mode), run_json(args))
+    if pandas and page in _PANDAS_PAGES:
+        args = ["-m", "bench.measure", "pandas", *common, "--runs", str(runs)]
         try:
-            result[mode] = run_json(args)
+            result["pandas"] = run_json(args)
         except RuntimeError as error:  # e.g. the pandas baseline killed for memory at 50M
-            if mode != "pandas":
-                raise
             result["pandas_error"] = str(error)[-500:]
             log(f"{page}: pandas baseline failed: {str(error)[-200:]}")
     return result
+
+
+def pooled(before: dict | None, new: dict) -> dict:
+    """One measurement's runs added to the earlier rounds': the median of them all, the
+    highest peak RSS."""
+    if before is None:
+        return new
+    seconds = before["seconds"] + new["seconds"]
+    return before | {
+        "seconds": seconds,
+        "median_s": statistics.median(seconds),
+        "peak_rss_mb": max(before["peak_rss_mb"], new["peak_rss_mb"]),
+    }
 
 
 _PANDAS_PAGES = set(PAGE_SCRIPTS) - {"snapshots"}
@@ -223,8 +242,9 @@ def report(results: dict) -> str:
         "# Benchmark report",
         "",
         f"`{results['command']}` on {results['machine']}, {results['started']}, "
-        f"{results['seconds']} s; median of {results['runs']} runs, each measurement in its own "
-        f"process. Load average (1 min) {results['load_before']:.1f} at the start and "
+        f"{results['seconds']} s; each measurement in its own process, raw, cold and warm "
+        f"taking turns {results.get('rounds', 1)} times with {results['runs']} runs each "
+        f"(medians of them all; pandas {results['runs']} runs). Load average (1 min) {results['load_before']:.1f} at the start and "
         f"{results['load_after']:.1f} at the end: other work on the machine inflates the figures.",
         "",
         "raw: the page's distinct named queries, one after another, on a fresh `Store` and "
@@ -290,7 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--scales", default="1m,10m,50m", help="e.g. 1m,10m,50m or 300k")
     parser.add_argument("--pages", default=",".join(PAGE_SCRIPTS))
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=5, help="runs per measuring process")
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="times raw, cold and warm take turns per page"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "out")
     parser.add_argument("--ingest-rows", type=int, default=1_000_000)
     parser.add_argument("--no-ingest", action="store_true")
@@ -298,11 +321,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--browser-scale", default=TARGET_SCALE)
     parser.add_argument("--regenerate", action="store_true", help="rebuild the scale data")
     parser.add_argument(
-        "--quick", action="store_true", help="CI: 20k rows, 2 pages, 1 run, small ingest"
+        "--quick",
+        action="store_true",
+        help="CI: 20k rows, 2 pages, 1 run in 2 rounds, small ingest",
     )
     args = parser.parse_args(argv)
     if args.quick:
-        args.scales, args.pages, args.runs = "20k", "overview,satisfaction", 1
+        args.scales, args.pages, args.runs, args.rounds = "20k", "overview,satisfaction", 1, 2
         args.ingest_rows, args.no_browser = 20_000, True
     scales = [s.strip() for s in args.scales.split(",") if s.strip()]
     pages = [p.strip() for p in args.pages.split(",") if p.strip()]
@@ -313,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         "started": f"{datetime.now():%Y-%m-%d %H:%M}",
         "load_before": os.getloadavg()[0],
         "runs": args.runs,
+        "rounds": args.rounds,
         "target_scale": TARGET_SCALE if TARGET_SCALE in scales else scales[-1],
         "browser_scale": args.browser_scale,
         "scales": {},
@@ -325,7 +351,9 @@ def main(argv: list[str] | None = None) -> int:
         for page in pages:
             log(f"{scale}: {page}")
             with_pandas = pandas or page in PANDAS_PAGES_ABOVE_10M
-            measured = measure_page(data, args.out / scale, page, args.runs, with_pandas)
+            measured = measure_page(
+                data, args.out / scale, page, args.runs, with_pandas, args.rounds
+            )
             block["raw"][page] = measured
             block["pages"].append(summarise(page, measured))
         results["scales"][scale] = block

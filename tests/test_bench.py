@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,10 @@ def test_quick_benchmark_measures_every_step(tmp_path):
         for mode in ("raw", "cold", "warm", "pandas"):
             assert row[f"{mode}_s"] > 0 and row[f"{mode}_rss_mb"] > 50
         assert row["cold_over_raw"] > 0 and row["pandas_over_cold"] > 0
+        measured = block["raw"][row["page"]]
+        for mode in ("raw", "cold", "warm"):  # one run in each of two rounds, pooled
+            assert len(measured[mode]["seconds"]) == 2
+            assert row[f"{mode}_s"] == statistics.median(measured[mode]["seconds"])
     captured = json.loads((tmp_path / "20k" / "queries_overview.json").read_text())
     assert {"satisfaction_monthly", "unit_scoreboard"} <= {q["name"] for q in captured}
     assert report["ingest"]["ingest_publish"]["exit"] == 0
