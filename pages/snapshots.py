@@ -3,14 +3,14 @@ a version, download the raw file a batch came from, and the audit log."""
 
 import streamlit as st
 
-from civindex import ingest
+from civindex import audit, ingest
 from civindex.i18n import t
 from civindex.ingest import views
 from civindex.ingest.report import markdown_literal as literal
 from civindex.schema import DATASETS
 from civindex.store import StoreError
 from civindex.ui.access import current_actor
-from civindex.ui.context import current
+from civindex.ui.context import current, in_background
 
 PENDING = "_snapshots_pending"  # ("rollback", upload_id) or ("restore", dataset, version)
 
@@ -43,13 +43,23 @@ def confirm(text: str, action) -> None:
         st.rerun()
 
 
+# The three tabs' log reads side by side: Delta logs and the audit file are read without the
+# GIL. The versions tab reads the dataset its picker holds (the first on a first run).
+shown = st.session_state.get("w_versions_ds")
+shown = shown if shown in DATASETS else next(iter(DATASETS))
+reads = {
+    "batches": in_background(store.batches),
+    "version": in_background(store.version, shown),
+    "history": in_background(store.history, shown),
+    "audit": in_background(audit.read, store.root),
+}
 batches_tab, versions_tab, audit_tab = st.tabs(
     [t("snapshots.tab.batches"), t("snapshots.tab.versions"), t("snapshots.tab.audit")]
 )
 pending = st.session_state.get(PENDING)
 
 with batches_tab:
-    batches = store.batches()
+    batches = reads["batches"].result()
     if not batches:
         st.info(t("snapshots.no_batches"), icon=":material/inbox:")
     else:
@@ -98,11 +108,12 @@ with versions_tab:
     name = st.selectbox(
         t("upload.dataset"), list(DATASETS), format_func=views.dataset_label, key="w_versions_ds"
     )
-    current_version = store.version(name)
+    current_version = reads["version"].result() if name == shown else store.version(name)
     if current_version is None:
         st.info(t("snapshots.no_versions"), icon=":material/inbox:")
     else:
-        st.dataframe(views.history_frame(store, name), hide_index=True, width="stretch")
+        history = reads["history"].result() if name == shown else store.history(name)
+        st.dataframe(views.history_frame(history), hide_index=True, width="stretch")
         version = st.number_input(
             t("snapshots.version"), 0, current_version, current_version, key="w_restore_version"
         )
@@ -123,7 +134,7 @@ with versions_tab:
             )
 
 with audit_tab:
-    log = views.audit_frame(store.root)
+    log = views.audit_frame(reads["audit"].result())
     if log.empty:
         st.info(t("snapshots.no_audit"), icon=":material/inbox:")
     else:

@@ -135,10 +135,10 @@ def test_views_for_the_pages(store):
     batches = views.batches_frame(store.batches())
     assert batches.iloc[0][t("snapshots.col.file")] == "十一月.csv"
     assert batches.iloc[0][t("snapshots.col.rows")] == 40
-    assert views.history_frame(store, "satisfaction").iloc[0][t("snapshots.col.upload_id")] == (
-        commit.upload_id
-    )
-    log = views.audit_frame(store.root)
+    assert views.history_frame(store.history("satisfaction")).iloc[0][
+        t("snapshots.col.upload_id")
+    ] == (commit.upload_id)
+    log = views.audit_frame(audit.read(store.root))
     assert log.iloc[0][t("snapshots.audit.outcome")] == "accepted"
     preview = ingest.preview(store, "satisfaction", prepared.table)
     shown = views.by_month_unit_frame(preview.by_month_unit)

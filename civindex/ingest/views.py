@@ -6,8 +6,6 @@ Every frame has its headers in the active language; cells hold uploaded text as 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from civindex import audit
@@ -16,7 +14,6 @@ from civindex.i18n import language, t
 from civindex.ingest.headers import HeaderMatch
 from civindex.ingest.pipeline import Prepared
 from civindex.schema import DATASETS, RATING_LEVELS, dataset
-from civindex.store import Store
 
 
 def dataset_label(name: str) -> str:
@@ -128,8 +125,8 @@ def batches_frame(entries: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def history_frame(store: Store, name: str) -> pd.DataFrame:
-    """Every version of one dataset, newest first, with what made it."""
+def history_frame(entries: list[dict]) -> pd.DataFrame:
+    """Every version of one dataset (`Store.history`), newest first, with what made it."""
     records = [
         {
             t("snapshots.col.version"): e["version"],
@@ -140,14 +137,14 @@ def history_frame(store: Store, name: str) -> pd.DataFrame:
             t("snapshots.col.file"): e["source_name"],
             t("snapshots.col.rows"): e["rows"],
         }
-        for e in store.history(name)
+        for e in entries
     ]
     return pd.DataFrame(records)
 
 
-def audit_frame(root: Path) -> pd.DataFrame:
-    """The audit log, newest first, standard columns with localized headers."""
-    frame = audit.read(root).iloc[::-1].reset_index(drop=True)
+def audit_frame(log: pd.DataFrame) -> pd.DataFrame:
+    """The audit log (`audit.read`), newest first, standard columns with localized headers."""
+    frame = log.iloc[::-1].reset_index(drop=True)
     frame["at"] = frame["at"].map(_local)
     frame["action"] = frame["action"].map(_action)
     frame["dataset"] = frame["dataset"].map(

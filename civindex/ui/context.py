@@ -152,6 +152,12 @@ def _prefetch(store: Store, snapshot: Snapshot, references: tuple, requests: lis
                 _running[key] = _pool.submit(_fill, database, key, name, params)
 
 
+def in_background(read, *args) -> Future:
+    """A read that needs no Streamlit call and no language (a thread has neither), started on
+    the prefetch threads so a page can make its other reads meanwhile."""
+    return _pool.submit(read, *args)
+
+
 @st.cache_data(max_entries=64, ttl=30, show_spinner=False)
 def _snapshot_as_of(root: str, as_of: datetime | None, latest: tuple) -> tuple:
     return snapshot_key(get_store(root).snapshot(as_of))
