@@ -4,6 +4,7 @@ target, n, interval), and the subtitle / footnote helpers every page uses."""
 from __future__ import annotations
 
 import json
+import math
 from datetime import UTC, date, datetime
 
 import pandas as pd
@@ -11,12 +12,13 @@ import plotly.io as pio
 import pyarrow as pa
 import pytest
 
-from civindex.charts.plotly import FONT_FAMILY, PALETTE, to_figure
+from civindex.charts.plotly import FONT_FAMILY, PALETTE, figure_json, to_figure
 from civindex.charts.spec import ChartSpec, Target
 from civindex.filters import Choices, Filters
 from civindex.i18n import set_language
 from civindex.ui.charts import PROFILE_PAGES, footnote, long_form, plotly_config, subtitle
 from civindex.ui.context import PageContext
+from civindex.ui.figures import PreparedFigure
 
 RATES = pd.DataFrame(
     {
@@ -396,5 +398,32 @@ def test_every_page_figure_is_what_plotly_validation_makes_of_it(demo_env, lang)
                 built = to_figure(variant)
                 validated = go.Figure(built.to_plotly_json())  # raises on any invalid property
                 assert json.loads(pio.to_json(built)) == json.loads(pio.to_json(validated))
+                # what the page sends, the JSON unvalidated, is what st.plotly_chart makes of
+                # the figure: the same but for arrays Plotly encodes as base64
+                assert sent(PreparedFigure(figure_json(variant))) == sent(validated)
                 checked += 1
     assert checked >= 60
+
+
+def sent(figure) -> dict:
+    """The figure as st.plotly_chart sends it, with typed arrays ({"dtype", "bdata"}) decoded
+    and NaN as null, as Plotly.js reads both."""
+    import base64
+
+    import numpy as np
+    import plotly.tools
+
+    def plain(value):
+        if isinstance(value, dict) and {"dtype", "bdata"} <= set(value):
+            array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+            if "shape" in value:
+                array = array.reshape([int(n) for n in value["shape"].split(",")])
+            return plain(array.tolist())
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return None if isinstance(value, float) and math.isnan(value) else value
+
+    as_dict = plotly.tools.return_figure_from_figure_or_data(figure, validate_figure=True)
+    return plain(json.loads(pio.to_json(as_dict, validate=False)))

@@ -479,11 +479,17 @@ def _legend_rows(names: list[str], width: int = 1100) -> int:
 
 
 def to_figure(spec: ChartSpec) -> go.Figure:
-    """Draw the spec as a Plotly figure in the house style.
+    """Draw the spec as a Plotly figure in the house style (`figure_json` as a `go.Figure`)."""
+    return go.Figure(figure_json(spec), _validate=False)
 
-    Traces and layout are plain dicts, validated once when the figure is built at the end:
-    each `add_trace` or `update_layout` on a live figure validates it again (~18 ms a figure
-    that way, ~1.3 ms this way).
+
+def figure_json(spec: ChartSpec) -> dict:
+    """The spec drawn in the house style, as the JSON Plotly.js takes: {"data", "layout"}.
+
+    Traces and layout are built as plain dicts, from checked parts: Plotly's validation would
+    cost more than everything else here (~2.5 ms a figure), and each `add_trace` or
+    `update_layout` on a live figure validates it again (~18 ms a figure that way).
+    tests/test_charts.py builds every page's figures both ways and requires the same JSON.
     """
     data = _plain_text(spec, _month_labels(spec, _sorted(spec)))
     horizontal = spec.kind in ("bar", "stacked_bar")
@@ -674,10 +680,7 @@ def to_figure(spec: ChartSpec) -> go.Figure:
     if annotations:
         layout["annotations"] = annotations
     layout["template"] = TEMPLATE_JSON
-    # Built from checked parts: Plotly's validation would cost more than everything else here
-    # (~2.5 ms a figure). tests/test_charts.py builds every page's figures both ways and
-    # requires the same JSON.
-    return go.Figure(dict(data=_pruned(traces), layout=_pruned(layout)), _validate=False)
+    return {"data": _pruned(traces), "layout": _pruned(layout)}
 
 
 def _pruned(value):
