@@ -104,7 +104,7 @@ def duckdb_settings() -> dict[str, str | int]:
 
 
 _instances: dict[tuple, duckdb.DuckDBPyConnection] = {}
-_reference_schemas: dict[tuple, str] = {}
+_reference_schemas: dict[tuple, _ReferenceSchema] = {}  # by (instance, folder): the latest
 _schema_numbers = itertools.count(1)
 _instances_lock = threading.Lock()
 
@@ -119,25 +119,36 @@ def _instance(settings: dict) -> duckdb.DuckDBPyConnection:
         return _instances[key]
 
 
-def _reference_schema(instance: duckdb.DuckDBPyConnection, root: Path) -> str:
-    """The schema holding the reference lists as they are on disk, made once per version of
-    the files: every snapshot's views read the same one."""
+class _ReferenceSchema:
+    """A schema of the reference lists as they were on disk. Every Database opened while the
+    files were so reads it; once newer files replace it and no Database holds it any more, it
+    is dropped (an edited list would otherwise leave one schema behind per version)."""
+
+    def __init__(self, instance: duckdb.DuckDBPyConnection, name: str, stamp: tuple) -> None:
+        self.name, self.stamp = name, stamp
+        finalizer = weakref.finalize(self, _drop_schema, instance, name)
+        finalizer.atexit = False
+
+
+def _reference_schema(instance: duckdb.DuckDBPyConnection, root: Path) -> _ReferenceSchema:
+    """The reference lists' schema for the files as they are now, made once per version of
+    them: every snapshot's views read the same one."""
     folder = config.reference_dir(root)
-    key = (id(instance), str(folder), reference_key(root))
+    key, stamp = (id(instance), str(folder)), reference_key(root)
     with _instances_lock:
-        schema = _reference_schemas.get(key)
-        if schema is None:
-            schema = f"reference_{next(_schema_numbers)}"
+        current = _reference_schemas.get(key)
+        if current is None or current.stamp != stamp:
+            name = f"reference_{next(_schema_numbers)}"
             cursor = instance.cursor()
             try:
-                _create_reference_tables(cursor, folder, schema)
+                _create_reference_tables(cursor, folder, name)
             except BaseException:  # a list that cannot be read leaves no half-made schema
-                _drop_schema(instance, schema)
+                _drop_schema(instance, name)
                 raise
             finally:
                 cursor.close()
-            _reference_schemas[key] = schema
-        return schema
+            current = _reference_schemas[key] = _ReferenceSchema(instance, name, stamp)
+        return current
 
 
 def _create_reference_tables(connection: duckdb.DuckDBPyConnection, folder: Path, schema: str):
@@ -177,9 +188,9 @@ class Database:
         self.snapshot = dict(snapshot) if snapshot is not None else store.snapshot()
         settings = duckdb_settings() | ({"memory_limit": memory_limit} if memory_limit else {})
         instance = _instance(settings)
-        references = _reference_schema(instance, store.root)
+        self.references = _reference_schema(instance, store.root)  # held while this is open
         self.schema = f"snapshot_{next(_schema_numbers)}"
-        self.search_path = f"set search_path = '{self.schema},{references},main'"
+        self.search_path = f"set search_path = '{self.schema},{self.references.name},main'"
         self.connection = instance.cursor()
         self.connection.execute(f"create schema {self.schema}")
         self.connection.execute(self.search_path)

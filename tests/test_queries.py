@@ -5,7 +5,9 @@ Every `queries/*.sql` is discovered, so a new query file is run here without edi
 
 from __future__ import annotations
 
+import gc
 import math
+import shutil
 from datetime import date
 
 import pandas as pd
@@ -14,6 +16,7 @@ import pytest
 
 from civindex import reference
 from civindex.cli import default_params
+from civindex.config import reference_dir
 from civindex.db import Database, load_query, query_names
 from civindex.store import Store
 
@@ -406,3 +409,35 @@ def test_a_query_as_of_an_older_snapshot_returns_the_older_figures(fixture_store
     assert february(Database(fixture_store, fixture_store.snapshot(first))) == (2, 5, 50)
     old = {"participation": 0, "satisfaction": 0, "index_results": 0}
     assert february(Database(fixture_store, old)) == (2, 5, 50)
+
+
+# --- reference lists ----------------------------------------------------------------------------
+
+
+def test_an_edited_reference_list_gets_a_new_schema_and_the_old_one_goes_with_its_last_reader(
+    store,
+):
+    folder = store.root / "reference"
+    shutil.copytree(reference_dir(), folder)
+
+    def schemas(database: Database) -> set[str]:
+        found = database.sql("select schema_name from duckdb_schemas()")["schema_name"]
+        return set(found)
+
+    def unit_count(database: Database) -> int:
+        return int(database.sql("select count(*) as n from units")["n"].iloc[0])
+
+    before = Database(store)
+    assert Database(store).references is before.references  # unchanged files: the same one
+    units = len(reference.load("units", store.root))
+    with (folder / "units.csv").open("a", encoding="utf-8") as handle:
+        handle.write("xdw,新单位,新单位,New Unit,党群机关,true,350102,false,\n")
+    after = Database(store)
+    old_schema, new_schema = before.references.name, after.references.name
+    assert old_schema != new_schema
+    assert (unit_count(before), unit_count(after)) == (units, units + 1)
+    assert old_schema in schemas(after)  # still read by `before`
+    del before
+    gc.collect()
+    assert old_schema not in schemas(after) and new_schema in schemas(after)
+    assert unit_count(after) == units + 1
