@@ -20,3 +20,14 @@ def reference_dir(root: Path | None = None) -> Path:
     if (candidate / "units.csv").exists():
         return candidate
     return REPO_ROOT / "data" / "reference"
+
+
+def duckdb_settings() -> dict[str, str | int]:
+    """Every DuckDB's memory limit and threads: CIVINDEX_DUCKDB_MEMORY (default 2GB, so no page
+    or write takes the server's memory) and CIVINDEX_DUCKDB_THREADS (default: every core)."""
+    settings: dict[str, str | int] = {
+        "memory_limit": os.environ.get("CIVINDEX_DUCKDB_MEMORY", "2GB")
+    }
+    if threads := os.environ.get("CIVINDEX_DUCKDB_THREADS"):
+        settings["threads"] = int(threads)
+    return settings

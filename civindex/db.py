@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 import re
 import threading
 import weakref
@@ -22,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from civindex import config, derived
+from civindex.config import duckdb_settings
 from civindex.schema import BOOLEAN_REFERENCE_COLUMNS, DATASETS, DUCKDB_TYPES
 from civindex.store import Snapshot, Store
 
@@ -90,17 +90,6 @@ def dataset_select(name: str, files: list[str]) -> str:
         f"cast({c.name} as {DUCKDB_TYPES[c.dtype]}) as {c.name}" for c in ds.columns
     )
     return f"select {columns}, upload_id from read_parquet([{file_list}], union_by_name = true)"
-
-
-def duckdb_settings() -> dict[str, str | int]:
-    """Every connection's memory limit and threads: CIVINDEX_DUCKDB_MEMORY (default 2GB, so a
-    page never takes the server's memory) and CIVINDEX_DUCKDB_THREADS (default: every core)."""
-    settings: dict[str, str | int] = {
-        "memory_limit": os.environ.get("CIVINDEX_DUCKDB_MEMORY", "2GB")
-    }
-    if threads := os.environ.get("CIVINDEX_DUCKDB_THREADS"):
-        settings["threads"] = int(threads)
-    return settings
 
 
 _instances: dict[tuple, duckdb.DuckDBPyConnection] = {}

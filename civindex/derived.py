@@ -148,7 +148,8 @@ def _write_step(
 ) -> None:
     """previous rollup − rollup(removed files) + rollup(added files): exact, because every
     measure is a count or a sum; a group whose rows all went away is dropped."""
-    from civindex.db import dataset_select, duckdb_settings
+    from civindex.config import duckdb_settings
+    from civindex.db import dataset_select
 
     connection = duckdb.connect(config=duckdb_settings())
     try:

@@ -239,16 +239,16 @@ class Store:
             return 0, []
         keys = list(ds.key)
         join = " and ".join(f"t.{k} = n.{k}" for k in keys)
-        con = duckdb.connect()
-        con.register("incoming", table.select(keys))
-        overlap_rows, batches = con.execute(
-            f"""
-            select count(*), coalesce(list(distinct t.{UPLOAD_ID} order by t.{UPLOAD_ID}), [])
-            from read_parquet($files, union_by_name = true) as t
-            inner join incoming as n on {join}
-            """,
-            {"files": files},
-        ).fetchone()
+        with _scratch() as con:
+            con.register("incoming", table.select(keys))
+            overlap_rows, batches = con.execute(
+                f"""
+                select count(*), coalesce(list(distinct t.{UPLOAD_ID} order by t.{UPLOAD_ID}), [])
+                from read_parquet($files, union_by_name = true) as t
+                inner join incoming as n on {join}
+                """,
+                {"files": files},
+            ).fetchone()
         return int(overlap_rows), list(batches)
 
     def _commit(self, **record) -> CommitProperties:
@@ -470,37 +470,37 @@ class Store:
         )
         join = " and ".join(f"old.{k} = b.{k}" for k in keys)
         join_now = " and ".join(f"now.{k} = old.{k}" for k in keys)
-        con = duckdb.connect()
-        result = con.sql(
-            f"""
-            with batch_keys as (
-                select {", ".join(keys)} from read_parquet($at, union_by_name = true)
-                where {UPLOAD_ID} = $upload_id
-            ),
+        with _scratch() as con:
+            result = con.sql(
+                f"""
+                with batch_keys as (
+                    select {", ".join(keys)} from read_parquet($at, union_by_name = true)
+                    where {UPLOAD_ID} = $upload_id
+                ),
 
-            old as (
-                select * from read_parquet($before, union_by_name = true)
-            ),
+                old as (
+                    select * from read_parquet($before, union_by_name = true)
+                ),
 
-            now as (
-                select * from read_parquet($current, union_by_name = true)
-            )
+                now as (
+                    select * from read_parquet($current, union_by_name = true)
+                )
 
-            select old.* from old
-            semi join batch_keys as b on {join}
-            where not exists (
-                select 1 from now where {join_now} and now.{UPLOAD_ID} <> $upload_id
-            )
-                and not list_contains($withdrawn::varchar[], old.{UPLOAD_ID})
-            """,
-            params={
-                "at": self.file_uris(name, batch["version"]),
-                "before": self.file_uris(name, batch["version"] - 1),
-                "current": self.file_uris(name, self.version(name)),
-                "upload_id": batch["upload_id"],
-                "withdrawn": withdrawn,
-            },
-        ).to_arrow_table()
+                select old.* from old
+                semi join batch_keys as b on {join}
+                where not exists (
+                    select 1 from now where {join_now} and now.{UPLOAD_ID} <> $upload_id
+                )
+                    and not list_contains($withdrawn::varchar[], old.{UPLOAD_ID})
+                """,
+                params={
+                    "at": self.file_uris(name, batch["version"]),
+                    "before": self.file_uris(name, batch["version"] - 1),
+                    "current": self.file_uris(name, self.version(name)),
+                    "upload_id": batch["upload_id"],
+                    "withdrawn": withdrawn,
+                },
+            ).to_arrow_table()
         return result.cast(dataset(name).arrow_schema())
 
     def restore(self, name: str, version: int, *, user: str | Actor) -> Commit:
@@ -587,7 +587,8 @@ class Store:
         if not files:
             return 0
         query = "select count(*) from read_parquet($files, union_by_name = true)"
-        return duckdb.connect().execute(query, {"files": files}).fetchone()[0]
+        with _scratch() as con:
+            return con.execute(query, {"files": files}).fetchone()[0]
 
     def clean_orphans(self, min_age_s: float = ORPHAN_MIN_AGE_S) -> list[Path]:
         """Remove what a writer killed mid-commit left in the lake: data files that no entry of
@@ -665,6 +666,12 @@ def _history_of(name: str, table: DeltaTable) -> list[dict]:
             }
         )
     return entries
+
+
+def _scratch() -> duckdb.DuckDBPyConnection:
+    """A DuckDB for one query of a write path, under the memory limit the pages' DuckDB has
+    (CIVINDEX_DUCKDB_MEMORY): left unset, it could take 80% of the server's memory."""
+    return duckdb.connect(config=config.duckdb_settings())
 
 
 _footer_reader: list[duckdb.DuckDBPyConnection] = []

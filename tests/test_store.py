@@ -312,3 +312,15 @@ def test_every_tenth_version_writes_a_checkpoint_that_reads_the_same(store):
     assert (log / f"{10:020d}.checkpoint.parquet").exists()
     assert store.count_rows("participation") == 3 + 10
     assert len(store.batches("participation")) == 11
+
+
+def test_write_paths_query_under_the_pages_duckdb_memory_limit(store, monkeypatch):
+    from civindex.db import Database
+    from civindex.store import _scratch
+
+    monkeypatch.setenv("CIVINDEX_DUCKDB_MEMORY", "300MB")
+    limit = "select current_setting('memory_limit') as limit"
+    with _scratch() as connection:
+        scratch = connection.execute(limit).fetchone()[0]
+    assert scratch == Database(store).sql(limit)["limit"].iloc[0]
+    assert scratch.endswith("MiB") and 280 < float(scratch.split()[0]) < 300

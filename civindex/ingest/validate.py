@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from civindex import reference
+from civindex import config, reference
 from civindex.i18n import t
 from civindex.ingest import normalise as norm
 from civindex.ingest.headers import HeaderMatch, close_header
@@ -399,7 +399,7 @@ class Builder:
         required = [c for c in columns if c not in nullable]
         where = " and ".join(f'"{c}" is not null' for c in required) or "true"
         partition = ", ".join(f'"{c}"' for c in columns)
-        connection = duckdb.connect()
+        connection = duckdb.connect(config=config.duckdb_settings())
         connection.register("file_keys", pa.table(columns))
         repeated = connection.execute(
             f"select count(*) from (select 1 from file_keys where {where} "
