@@ -58,6 +58,10 @@ class Dataset:
     grain_zh: str
     grain_en: str
     extra: dict = field(default_factory=dict)
+    # Key columns whose empty value is a value of its own, matched empty to empty (a row of no
+    # district). An empty key column otherwise means the row has no key and matches no other
+    # (a response without 问卷编号).
+    empty_key_values: tuple[str, ...] = ()
 
     def column(self, name: str) -> Column:
         for column in self.columns:
@@ -152,6 +156,7 @@ PARTICIPATION = Dataset(
         Column("funds_yuan", "float", "投入资金", "Funds (yuan)", ("资金(元)",), True, minimum=0),
     ),
     key=("period_month", "unit_code", "district_code", "category_code"),
+    empty_key_values=("district_code",),
     date_column="period_month",
 )
 

@@ -238,7 +238,7 @@ class Store:
         if not files or table.num_rows == 0:
             return 0, []
         keys = list(ds.key)
-        join = " and ".join(f"t.{k} = n.{k}" for k in keys)
+        join = same_key(ds, "t", "n")
         with _scratch() as con:
             con.register("incoming", table.select(keys))
             overlap_rows, batches = con.execute(
@@ -320,7 +320,7 @@ class Store:
         path.mkdir(parents=True, exist_ok=True)
         if overlap_rows:
             target = self._table(name)
-            predicate = " and ".join(f"t.{k} = s.{k}" for k in ds.key)
+            predicate = same_key(ds, "t", "s")
             record.update(action="replace", replaced_rows=overlap_rows)
             faults.point("store.before_commit")
             (
@@ -329,6 +329,10 @@ class Store:
                     predicate,
                     source_alias="s",
                     target_alias="t",
+                    # the batch is in memory already: unstreamed, its key ranges let the merge
+                    # skip files that cannot hold them (2.2 s, 1.4 GB against 4.5 s, 3.4 GB
+                    # for 20k rows of a month into 10M)
+                    streamed_exec=False,
                     commit_properties=self._commit(**record),
                 )
                 .when_matched_update_all()
@@ -435,7 +439,7 @@ class Store:
             result = table.delete(predicate, commit_properties=self._commit(**record))
             removed = int(result.get("num_deleted_rows", 0))
         else:
-            keys = " and ".join(f"t.{k} = s.{k}" for k in dataset(name).key)
+            keys = same_key(dataset(name), "t", "s")
             removed = batch["rows"]
             record["restored_rows"] = restored.num_rows
             (
@@ -468,8 +472,8 @@ class Store:
             }
             - live
         )
-        join = " and ".join(f"old.{k} = b.{k}" for k in keys)
-        join_now = " and ".join(f"now.{k} = old.{k}" for k in keys)
+        join = same_key(dataset(name), "old", "b")
+        join_now = same_key(dataset(name), "now", "old")
         with _scratch() as con:
             result = con.sql(
                 f"""
@@ -666,6 +670,20 @@ def _history_of(name: str, table: DeltaTable) -> list[dict]:
             }
         )
     return entries
+
+
+def same_key(ds: Dataset, left: str, right: str) -> str:
+    """SQL (DuckDB's and the Delta merge's) that two rows have the same key. A key column whose
+    empty value is a value (`Dataset.empty_key_values`: a participation row of no district)
+    matches empty to empty: with `=` alone such a row is never found again, and a second upload
+    of it would be added as a duplicate. Such columns are text, and '' is no code; the Delta
+    merge reads no `is not distinct from`."""
+    return " and ".join(
+        f"coalesce({left}.{k}, '') = coalesce({right}.{k}, '')"
+        if k in ds.empty_key_values
+        else f"{left}.{k} = {right}.{k}"
+        for k in ds.key
+    )
 
 
 def _scratch() -> duckdb.DuckDBPyConnection:

@@ -13,13 +13,15 @@ from civindex.store import OverlapError, StoreError
 MONTH = date(2025, 3, 1)
 
 
-def participation(rows: list[tuple[str, str, int]], month: date = MONTH) -> pa.Table:
+def participation(
+    rows: list[tuple[str, str, int]], month: date = MONTH, district: str | None = "350102"
+) -> pa.Table:
     """Participation rows from (unit_code, category_code, participants); the other counts follow."""
     return pa.table(
         {
             "period_month": [month] * len(rows),
             "unit_code": [unit for unit, _, _ in rows],
-            "district_code": ["350102"] * len(rows),
+            "district_code": pa.array([district] * len(rows), pa.string()),
             "category_code": [category for _, category, _ in rows],
             "tasks_claimed": [1] * len(rows),
             "tasks_completed": [1] * len(rows),
@@ -186,6 +188,35 @@ def test_rollback_of_a_replace_brings_the_replaced_rows_back(store):
         ("gat", "moral"): 30,
     }
     assert set(upload_ids(store).values()) == {"u-first"}
+    assert store.count_rows("participation") == 3
+
+
+def test_rows_of_no_district_are_found_again_refused_replaced_and_brought_back(store):
+    # a unit's row for the whole city has no district; it is a key like any other
+    store.publish(
+        "participation",
+        participation([("fgw", "community", 10), ("jyt", "traffic", 20)], district=None),
+        user="a",
+        upload_id="u-first",
+    )
+    store.publish(
+        "participation", participation([("jyt", "traffic", 7)]), user="a", upload_id="u-gulou"
+    )
+    again = participation([("jyt", "traffic", 25)], district=None)
+
+    with pytest.raises(OverlapError) as refused:
+        store.publish("participation", again, user="b", upload_id="u-fix")
+    assert (refused.value.rows, refused.value.batches) == (1, ["u-first"])
+
+    store.publish("participation", again, user="b", upload_id="u-fix", replace_overlap=True)
+    rows = store.read("participation").to_pylist()
+    by_key = {(r["unit_code"], r["district_code"]): r["participants"] for r in rows}
+    assert by_key == {("fgw", None): 10, ("jyt", None): 25, ("jyt", "350102"): 7}
+
+    store.rollback("u-fix", user="c")
+    rows = store.read("participation").to_pylist()
+    by_key = {(r["unit_code"], r["district_code"]): r["participants"] for r in rows}
+    assert by_key == {("fgw", None): 10, ("jyt", None): 20, ("jyt", "350102"): 7}
     assert store.count_rows("participation") == 3
 
 
