@@ -1,5 +1,6 @@
 """SPEC §7 benchmark: every page's raw DuckDB time, cold and warm script run and pandas baseline,
-ingest against a bare pyarrow conversion, and the Overview in a real browser.
+ingest against a bare pyarrow conversion, a correction published and rolled back at each scale,
+and the Overview in a real browser.
 
     python -m bench --scales 1m,10m,50m      # the README's table (bench/out/report.md)
     python -m bench --quick                  # a small run for CI, so the benchmark cannot rot
@@ -215,6 +216,27 @@ def ingest_table(ingest: dict) -> list[str]:
     return lines
 
 
+def correction_table(corrections: dict) -> list[str]:
+    """Per scale: a month of new responses published, then a corrected file replacing some of
+    them, then the correction rolled back (bench/correction.py), each in its own process."""
+    first = next(iter(corrections.values()))
+    lines = [
+        f"A month of {first['rows']:,} new responses published into the scale's data, a corrected "
+        f"file of {first['fix']:,} of them published over it (replace) and that correction "
+        "rolled back; seconds and peak RSS MB of each step's process:",
+        "",
+        "| scale | rows before | publish | replace | rollback of the replace |",
+        "|---|--:|--:|--:|--:|",
+    ]
+    for scale, c in corrections.items():
+        cells = [f"{c[s]['seconds']:.2f} s, {c[s]['peak_rss_mb']} MB" for s in CORRECTION_STEPS]
+        lines.append(f"| {scale} | {c['rows_before']:,} | " + " | ".join(cells) + " |")
+    return lines
+
+
+CORRECTION_STEPS = ("publish", "replace", "rollback")
+
+
 def growth_table(results: dict) -> list[str]:
     """Seconds per page at each scale: raw / cold / warm (and pandas where it ran)."""
     scales = list(results["scales"])
@@ -282,6 +304,9 @@ def report(results: dict) -> str:
         lines += ["", "## Growth with the number of responses", "", *growth_table(results)]
     if results.get("ingest"):
         lines += ["", "## Ingest", "", *ingest_table(results["ingest"])]
+    corrections = {k: v["correction"] for k, v in results["scales"].items() if "correction" in v}
+    if corrections:
+        lines += ["", "## Corrections into the lake", "", *correction_table(corrections)]
     if results.get("browser"):
         b = results["browser"]
         lines += ["", f"## Browser: Overview at {results['browser_scale']}", ""]
@@ -318,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest-rows", type=int, default=1_000_000)
     parser.add_argument("--no-ingest", action="store_true")
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--no-correction", action="store_true")
+    parser.add_argument("--correction-rows", type=int, default=1_000_000)
+    parser.add_argument("--correction-fix", type=int, default=20_000)
     parser.add_argument("--browser-scale", default=TARGET_SCALE)
     parser.add_argument("--regenerate", action="store_true", help="rebuild the scale data")
     parser.add_argument(
@@ -329,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.scales, args.pages, args.runs, args.rounds = "20k", "overview,satisfaction", 1, 2
         args.ingest_rows, args.no_browser = 20_000, True
+        args.correction_rows, args.correction_fix = 5_000, 500
     scales = [s.strip() for s in args.scales.split(",") if s.strip()]
     pages = [p.strip() for p in args.pages.split(",") if p.strip()]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -356,6 +385,20 @@ def main(argv: list[str] | None = None) -> int:
             )
             block["raw"][page] = measured
             block["pages"].append(summarise(page, measured))
+        if not args.no_correction:
+            log(f"{scale}: a month published, corrected and the correction rolled back")
+            block["correction"] = run_json(
+                [
+                    "-m",
+                    "bench.correction",
+                    "--data",
+                    str(data),
+                    "--rows",
+                    str(args.correction_rows),
+                    "--fix",
+                    str(args.correction_fix),
+                ]
+            )
         results["scales"][scale] = block
         if not args.no_browser and scale == args.browser_scale:
             log(f"{scale}: browser")
