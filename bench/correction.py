@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -23,7 +24,8 @@ STEPS = ("publish", "replace", "rollback")
 
 
 def month_of_responses(store, rows: int):
-    """`rows` new responses shaped like the newest published ones, under new 问卷编号."""
+    """`rows` new responses shaped like the newest published ones, under new 问卷编号, all
+    surveyed in the month after the latest of them."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -40,7 +42,13 @@ def month_of_responses(store, rows: int):
     table = pa.concat_tables(parts).slice(0, rows).drop_columns([UPLOAD_ID])
     position = table.schema.get_field_index("response_id")
     ids = pa.array([f"BENCH{i:010d}" for i in range(table.num_rows)], pa.string())
-    return table.set_column(position, "response_id", ids)
+    table = table.set_column(position, "response_id", ids)
+    # surveyed in the month after the data's last, as the next month's file is
+    last = max(d for d in table["surveyed_on"].to_pylist() if d is not None)
+    after = date(last.year + last.month // 12, last.month % 12 + 1, 1)
+    position = table.schema.get_field_index("surveyed_on")
+    field = table.schema.field(position)
+    return table.set_column(position, field, pa.array([after] * table.num_rows, field.type))
 
 
 def step(name: str, data: Path, rows: int, fix: int, upload_id: str | None) -> dict:
