@@ -170,7 +170,7 @@ def _write_step(
             signed = ", ".join(f"{sign}{m} as {m}" for m in measures)
             parts.append(f"select {keys}, {signed} from {part}")
         # Only the groups a change touches are summed again; the others are the previous
-        # rows as they were (a month added to 10M responses: 1.05 -> 0.6 s, 930k groups). Key
+        # rows as they were (a month added to 10M responses: 1.35 -> 0.98 s, 930k groups). Key
         # columns may be empty (no district, window or channel): empty matches empty, as in
         # the group by.
         sums = ", ".join(f"sum({m})::bigint as {m}" for m in measures)
