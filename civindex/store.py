@@ -442,34 +442,53 @@ class Store:
             ds = dataset(name)
             removed = batch["rows"]
             record["restored_rows"] = restored.num_rows
-            columns = {c: f"s.{c}" for c in ds.stored_names}
-            # Every row of the batch is matched by key: by the row it replaced, which comes
-            # back, or by a tombstone. Nothing is left to find "not matched by source", which
-            # would read the whole table; the batch's key range lets the merge skip files.
-            (
-                table.merge(
-                    self._rollback_source(ds, upload_id, restored),
+            source = self._rollback_source(ds, upload_id, restored)
+            if source is None:  # rows of no key: only "not matched by source" finds them
+                merge = table.merge(
+                    restored,
+                    f"{same_key(ds, 't', 's')} and t.{predicate}",
+                    source_alias="s",
+                    target_alias="t",
+                    commit_properties=self._commit(**record),
+                )
+                merge = merge.when_matched_update_all().when_not_matched_insert_all()
+                merge.when_not_matched_by_source_delete(f"t.{predicate}").execute()
+            else:
+                # Every row of the batch is matched by key: by the row it replaced, which
+                # comes back, or by a tombstone. Nothing is left to find "not matched by
+                # source", which reads the whole table; the batch's key range lets the merge
+                # skip files.
+                columns = {c: f"s.{c}" for c in ds.stored_names}
+                merge = table.merge(
+                    source,
                     f"{same_key(ds, 't', 's')} and t.{predicate}",
                     source_alias="s",
                     target_alias="t",
                     streamed_exec=False,
                     commit_properties=self._commit(**record),
                 )
-                .when_matched_delete("s._gone")
-                .when_matched_update(columns)
-                .when_not_matched_insert(columns, "not s._gone")
-                .execute()
-            )
+                merge = merge.when_matched_delete("s._gone").when_matched_update(columns)
+                merge.when_not_matched_insert(columns, "not s._gone").execute()
         faults.point("store.committed")
         self._derive(name)
         return Commit(name, self.version(name), upload_id, removed, "rollback")
 
-    def _rollback_source(self, ds: Dataset, upload_id: str, restored: pa.Table) -> pa.Table:
+    def _rollback_source(self, ds: Dataset, upload_id: str, restored: pa.Table) -> pa.Table | None:
         """The rows coming back (`_gone` false) and a tombstone (`_gone` true, the key only)
-        for each row of the batch that none comes back for: the rows it added."""
+        for each row of the batch that none comes back for: the rows it added. None when the
+        batch holds a row of no key (a response without 问卷编号), which no key can match."""
         keys = list(ds.key)
         files = self.file_uris(ds.name, self.version(ds.name))
+        keyless = " or ".join(f"{k} is null" for k in keys if k not in ds.empty_key_values)
         with _scratch() as con:
+            if keyless:
+                found = con.sql(
+                    f"select count(*) from read_parquet($files, union_by_name = true) "
+                    f"where {UPLOAD_ID} = $upload_id and ({keyless})",
+                    params={"files": files, "upload_id": upload_id},
+                ).fetchall()
+                if found[0][0]:
+                    return None
             con.register("restored", restored.select(keys))
             added = con.sql(
                 f"""

@@ -355,3 +355,34 @@ def test_write_paths_query_under_the_pages_duckdb_memory_limit(store, monkeypatc
         scratch = connection.execute(limit).fetchone()[0]
     assert scratch == Database(store).sql(limit)["limit"].iloc[0]
     assert scratch.endswith("MiB") and 280 < float(scratch.split()[0]) < 300
+
+
+def test_rollback_of_a_replace_also_removes_its_responses_without_an_id(store):
+    def responses(ids: list[str | None], rating: int) -> pa.Table:
+        return pa.table(
+            {
+                "response_id": pa.array(ids, pa.string()),
+                "surveyed_on": [MONTH] * len(ids),
+                "unit_code": ["gat"] * len(ids),
+                "rating_overall": pa.array([rating] * len(ids), pa.int64()),
+            }
+        )
+
+    store.publish("satisfaction", responses(["r1", "r2"], 5), user="a", upload_id="u-first")
+    # a corrected file: r2 again, and two paper forms that carry no 问卷编号
+    store.publish(
+        "satisfaction",
+        responses(["r2", None, None], 1),
+        user="b",
+        upload_id="u-fix",
+        replace_overlap=True,
+    )
+    assert store.count_rows("satisfaction") == 4
+
+    store.rollback("u-fix", user="c")
+
+    rows = store.read("satisfaction").to_pylist()
+    assert sorted((r["response_id"], r["rating_overall"], r["upload_id"]) for r in rows) == [
+        ("r1", 5, "u-first"),
+        ("r2", 5, "u-first"),
+    ]
