@@ -24,6 +24,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from bench import measure
 from bench.measure import PAGE_SCRIPTS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -101,11 +102,17 @@ def pooled(before: dict | None, new: dict) -> dict:
     if before is None:
         return new
     seconds = before["seconds"] + new["seconds"]
-    return before | {
+    merged = before | {
         "seconds": seconds,
         "median_s": statistics.median(seconds),
         "peak_rss_mb": max(before["peak_rss_mb"], new["peak_rss_mb"]),
     }
+    if "opens" in before:  # a raw measurement: its parts are pooled too
+        opens, reads = before["opens"] + new["opens"], before["reads"] + new["reads"]
+        per_query = {k: v + new["per_query"].get(k, []) for k, v in before["per_query"].items()}
+        merged |= {"opens": opens, "reads": reads, "per_query": per_query}
+        merged |= measure.raw_medians(opens, reads, per_query)
+    return merged
 
 
 _PANDAS_PAGES = set(PAGE_SCRIPTS) - {"snapshots"}
@@ -277,7 +284,8 @@ def report(results: dict) -> str:
         "side); warm: the same run from the caches; pandas: the snapshot's Parquet read into "
         "pandas (needed columns) and the same aggregates computed (bench/baseline.py). What a "
         "running server keeps from its start is kept: the DuckDB instance, the parsed reference "
-        "lists, compiled page scripts and Streamlit's component registry.",
+        "lists, compiled page scripts and Streamlit's component registry: raw, cold and warm "
+        "each make one run first that is not measured.",
     ]
     for scale, block in results["scales"].items():
         made = block["data"]

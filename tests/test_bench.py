@@ -33,18 +33,27 @@ def test_quick_benchmark_measures_every_step(tmp_path):
         for mode in ("raw", "cold", "warm"):  # one run in each of two rounds, pooled
             assert len(measured[mode]["seconds"]) == 2
             assert row[f"{mode}_s"] == statistics.median(measured[mode]["seconds"])
+        parts = measured["raw"]  # its parts pooled too; the unmeasured first run left out
+        assert len(parts["opens"]) == 2 and row["open_s"] == statistics.median(parts["opens"])
+        assert all(len(times) == 2 for times in parts["per_query"].values())
+        assert set(parts["per_query"]) == {q["name"] for q in captured(tmp_path, row["page"])}
     correction = block["correction"]  # 5,000 new responses, 500 of them corrected, undone
     assert correction["publish"]["rows_after"] == correction["rows_before"] + 5_000
     assert correction["replace"]["action"] == "replace"
     assert correction["replace"]["rows_after"] == correction["rows_before"] + 5_000
     assert correction["rollback"]["rows_after"] == correction["rows_before"] + 5_000
     assert all(correction[step]["peak_rss_mb"] > 50 for step in ("publish", "replace", "rollback"))
-    captured = json.loads((tmp_path / "20k" / "queries_overview.json").read_text())
-    assert {"satisfaction_monthly", "unit_scoreboard"} <= {q["name"] for q in captured}
+    assert {"satisfaction_monthly", "unit_scoreboard"} <= {
+        q["name"] for q in captured(tmp_path, "overview")
+    }
     assert report["ingest"]["ingest_publish"]["exit"] == 0
     text = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert "| overview | " in text and "SPEC §7 at 20k" in text and "## Ingest" in text
     assert "## Corrections into the lake" in text
+
+
+def captured(out: Path, page: str) -> list[dict]:
+    return json.loads((out / "20k" / f"queries_{page}.json").read_text(encoding="utf-8"))
 
 
 def test_raw_time_of_the_snapshots_page_makes_the_reads_the_page_makes(demo_env, monkeypatch):
