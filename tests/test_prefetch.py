@@ -31,6 +31,8 @@ DEPENDENT = {
     "pages/district_profile.py": set(),
     "pages/warnings.py": set(),
 }
+# the query a page runs before starting the others, because it draws nothing until that one is in
+FIRST = {"pages/index_results.py": {"index_district_ranking"}}
 
 
 @pytest.fixture
@@ -63,9 +65,9 @@ def test_page_queries_run_once_and_side_by_side(demo_env, observed, page):
     ran = Counter((name, params) for _thread, name, params, *_ in observed)
     assert [key for key, times in ran.items() if times > 1] == []
     alone = {name for thread, name, *_ in observed if not thread.startswith("prefetch")}
-    assert alone <= DEPENDENT[page] | {"data_extent"}  # the months on offer come first
+    assert alone <= DEPENDENT[page] | FIRST.get(page, set()) | {"data_extent"}  # months first
     side_by_side = [name for thread, name, *_ in observed if thread.startswith("prefetch")]
-    assert len(side_by_side) >= (2 if page == "pages/index_results.py" else 4)
+    assert len(side_by_side) >= (1 if page == "pages/index_results.py" else 4)
 
 
 def test_a_unit_with_a_window_fetches_its_satisfaction_with_the_rest(demo_env, observed):

@@ -386,3 +386,73 @@ def test_rollback_of_a_replace_also_removes_its_responses_without_an_id(store):
         ("r1", 5, "u-first"),
         ("r2", 5, "u-first"),
     ]
+
+
+def delta_files(store, version: int) -> list[str]:
+    from deltalake import DeltaTable
+
+    return sorted(DeltaTable(store.path("participation"), version=version).file_uris())
+
+
+def test_file_lists_written_down_are_each_versions_files_and_are_read_back(store, monkeypatch):
+    """A version's data files are written down by its first reader, so a new process opens the
+    version without replaying the Delta log; every version reads the files its log lists."""
+    from civindex.store import Store
+
+    store.publish("participation", FIRST, user="a", upload_id="u-first")
+    store.publish(
+        "participation", participation([("czt", "volunteer", 7)]), user="a", upload_id="u-second"
+    )
+    store.rollback("u-second", user="a")
+    publish_fix(store, [("fgw", "community", 11)])
+    latest = store.version("participation")
+    assert latest == 3
+    expected = {v: delta_files(store, v) for v in range(latest + 1)}
+    for version in expected:
+        assert sorted(store.file_uris("participation", version)) == expected[version]
+
+    fresh = Store(store.root)  # as a new process: nothing in memory
+
+    def no_log_replay(*args, **kwargs):
+        raise AssertionError("the Delta log was replayed")
+
+    monkeypatch.setattr(Store, "_table", no_log_replay)
+    assert fresh.version("participation") == latest
+    for version, files in expected.items():
+        assert sorted(fresh.file_uris("participation", version)) == files
+    assert fresh.snapshot() == {"participation": 3, "satisfaction": None, "index_results": None}
+
+
+def test_a_file_list_is_not_used_for_another_table_at_the_same_path(store):
+    """A table removed and made again starts its versions over; its version 0 has other files
+    than the old version 0 written down, and a copied lake must read its own files."""
+    import shutil
+
+    from civindex.store import Store
+
+    store.publish("participation", FIRST, user="a", upload_id="u-first")
+    old_files = store.file_uris("participation", 0)
+    copy_root = store.root.parent / "copied"
+    shutil.copytree(store.root, copy_root)
+    copied = Store(copy_root)
+    copied_files = copied.file_uris("participation", 0)
+    assert [f.rsplit("/", 1)[1] for f in copied_files] == [f.rsplit("/", 1)[1] for f in old_files]
+    assert all(f.startswith(str(copy_root.resolve())) for f in copied_files)
+
+    shutil.rmtree(store.path("participation"))
+    again = Store(store.root)
+    again.publish("participation", participation([("czt", "volunteer", 7)]), user="a")
+    assert Store(store.root).file_uris("participation", 0) == delta_files(again, 0)
+    assert Store(store.root).file_uris("participation", 0) != old_files
+    assert sum(participants(Store(store.root)).values()) == 7
+
+
+def test_a_damaged_file_list_falls_back_to_the_log(store):
+    from civindex.store import FILE_LISTS_DIR, Store
+
+    store.publish("participation", FIRST, user="a", upload_id="u-first")
+    store.file_uris("participation", 0)
+    (written,) = (store.lake_dir / FILE_LISTS_DIR).glob("participation-*.json")
+    written.write_text('{"files": ', encoding="utf-8")
+    assert Store(store.root).file_uris("participation", 0) == delta_files(store, 0)
+    assert Store(store.root).count_rows("participation") == 3
