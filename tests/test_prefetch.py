@@ -103,6 +103,17 @@ def test_cache_is_bounded_by_bytes(monkeypatch):
     context_module.clear_results()
 
 
+def test_a_results_size_counts_its_text_and_lists():
+    """The byte bound holds for what a result really holds: a text column's characters and a
+    list column's items, not only the pointers to them."""
+    text = "福州市鼓楼区东街口便民服务窗口" * 20  # 900 bytes in UTF-8
+    frame = pd.DataFrame({"window_name": pd.Series([text] * 1_000, dtype="str")})
+    frame["months"] = [[1, 2, 3, 4, 5, 6]] * 1_000
+    size = context_module._size(frame)
+    assert size >= 1_000 * len(text.encode("utf-8"))
+    assert size == int(frame.memory_usage(index=True, deep=True).sum())
+
+
 def test_what_a_page_does_to_a_result_never_reaches_the_cached_one(demo_env):
     """Pages add columns, set cells and replace columns of the frames `PageContext.run` gives; the
     result shared by every session must come out of each run as the query made it."""
