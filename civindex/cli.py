@@ -13,7 +13,7 @@ import pandas as pd
 from civindex import audit, cli_deck, cli_users, demo, ingest, recovery, warnings
 from civindex.db import Database, QueryError, load_query, query_names
 from civindex.ingest import command as ingest_command
-from civindex.schema import DATASETS
+from civindex.schema import DATASETS, dataset
 from civindex.store import Store, StoreError
 
 LIST_PARAMS = {"districts", "systems", "units", "categories"}
@@ -168,6 +168,35 @@ def cmd_optimize(args, store: Store) -> int:
     return 0
 
 
+def cmd_check(args, store: Store) -> int:
+    """Exit 1 when a key of the current data is held by more than one row, with the batches
+    holding them and how to fold them back into one."""
+    found = False
+    for name in [args.dataset] if args.dataset else list(DATASETS):
+        if store.version(name) is None:
+            continue
+        repeated = store.repeated_keys(name)
+        if not repeated.keys:
+            print(f"{name}: every key is held by one row")
+            continue
+        found = True
+        key = " × ".join(dataset(name).key)
+        print(
+            f"{name}: {repeated.keys:,} key(s) ({key}) held by more than one row, "
+            f"{repeated.extra_rows:,} row(s) too many, in batches {', '.join(repeated.batches)}"
+        )
+        for example in repeated.examples:
+            rows = example.pop("row_count")
+            shown = ", ".join(f"{k}={'' if v is None else v}" for k, v in example.items())
+            print(f"  {shown}: {rows} rows")
+    if found:
+        print(
+            "To fold them: roll back the later batch (rollback UPLOAD_ID), then publish its "
+            "file again with ingest --replace-overlap; each key then holds the new file's row."
+        )
+    return 1 if found else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m civindex", description=__doc__)
     parser.add_argument("--user", default=_default_user(), help="name recorded in the log")
@@ -207,6 +236,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("optimize", help="compact the small files uploads leave behind")
     p.add_argument("--dataset", choices=list(DATASETS), help="one dataset (default: all)")
     p.set_defaults(handler=cmd_optimize)
+
+    p = commands.add_parser("check", help="find keys held by more than one row")
+    p.add_argument("--dataset", choices=list(DATASETS), help="one dataset (default: all)")
+    p.set_defaults(handler=cmd_check)
 
     cli_deck.add_parser(commands)
     cli_users.add_parser(commands)

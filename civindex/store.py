@@ -64,6 +64,17 @@ class OverlapError(StoreError):
 
 
 @dataclass(frozen=True)
+class RepeatedKeys:
+    """Keys that more than one row of the current version holds (`Store.repeated_keys`)."""
+
+    dataset: str
+    keys: int  # keys held by more than one row
+    extra_rows: int  # rows beyond the first of each such key
+    batches: list[str]  # the upload_ids of the rows holding them, oldest batch first
+    examples: list[dict]  # a few of the keys, with their row counts
+
+
+@dataclass(frozen=True)
 class Commit:
     dataset: str
     version: int
@@ -287,6 +298,40 @@ class Store:
             if entry["sha256"] == sha256 and not entry["rolled_back"]:
                 return entry
         return None
+
+    def repeated_keys(self, name: str, examples: int = 5) -> RepeatedKeys:
+        """Keys held by more than one row of the current version: what a publish refuses
+        (or replaces), so any found came in another way, such as a re-upload of participation
+        rows of no district before such keys matched empty to empty. A response without
+        问卷编号 has no key and is never counted."""
+        ds = dataset(name)
+        files = self.file_uris(name, self.version(name))
+        if not files:
+            return RepeatedKeys(name, 0, 0, [], [])
+        keys = ", ".join(ds.key)
+        keyed = " and ".join(f"{k} is not null" for k in ds.key if k not in ds.empty_key_values)
+        with _scratch() as con:  # GROUP BY holds empty (null) equal to empty
+            con.execute(
+                f"""
+                create temp table repeated as
+                select {keys}, count(*) as row_count, list(distinct {UPLOAD_ID}) as batches
+                from read_parquet($files, union_by_name = true)
+                where {keyed or "true"}
+                group by {keys}
+                having count(*) > 1
+                """,
+                {"files": files},
+            )
+            found, extra = con.sql(
+                "select count(*), coalesce(sum(row_count - 1), 0) from repeated"
+            ).fetchall()[0]
+            batches = con.sql("select distinct unnest(batches) from repeated").fetchall()
+            shown = con.sql(
+                f"select {keys}, row_count from repeated order by {keys} limit {int(examples)}"
+            ).to_arrow_table()
+        order = {b["upload_id"]: b["version"] for b in self.batches(name)}
+        ids = sorted((b for (b,) in batches if b), key=lambda b: (order.get(b, -1), b))
+        return RepeatedKeys(name, int(found), int(extra), ids, shown.to_pylist())
 
     def overlap(self, name: str, table: pa.Table) -> tuple[int, list[str]]:
         """Rows of `table` whose key is already published, and the batches holding those keys."""

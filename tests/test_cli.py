@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from civindex.cli import default_params
@@ -163,6 +164,35 @@ def test_rollback_restore_and_query_as_of(tmp_path):
     assert "version 0 restored as version 2" in result.stdout
     assert Store(tmp_path).count_rows("participation") == rows
     assert participation_rows() == rows
+
+
+def test_check_finds_keys_held_twice_and_says_how_to_fold_them(tmp_path):
+    from tests.test_store import participation, publish_as_before_keys_matched_empty
+
+    civindex(tmp_path, "demo")
+    result = civindex(tmp_path, "check")
+    assert result.stdout.count("every key is held by one row") == 3
+
+    store = Store(tmp_path)
+    rows = store.read("participation").to_pylist()
+    row = rows[0]
+    again = participation([(row["unit_code"], row["category_code"], 1)], row["period_month"])
+    again = again.set_column(2, "district_code", pa.array([row["district_code"]], pa.string()))
+    publish_as_before_keys_matched_empty(store, again, "u-again")
+
+    result = civindex(tmp_path, "check", expect=1)
+    (batch,) = store.batches("participation")[1:]
+    assert (
+        "participation: 1 key(s) (period_month × unit_code × district_code × category_code)"
+        in result.stdout
+    )
+    assert f"1 row(s) too many, in batches {batch['upload_id']}, u-again" in result.stdout
+    assert f"unit_code={row['unit_code']}" in result.stdout and ": 2 rows" in result.stdout
+    assert "rollback UPLOAD_ID" in result.stdout
+    assert "satisfaction: every key is held by one row" in result.stdout
+
+    civindex(tmp_path, "rollback", "u-again")
+    civindex(tmp_path, "check", "--dataset", "participation")
 
 
 def test_unknown_query_is_an_error_without_a_traceback(cli_dir):

@@ -456,3 +456,66 @@ def test_a_damaged_file_list_falls_back_to_the_log(store):
     written.write_text('{"files": ', encoding="utf-8")
     assert Store(store.root).file_uris("participation", 0) == delta_files(store, 0)
     assert Store(store.root).count_rows("participation") == 3
+
+
+def publish_as_before_keys_matched_empty(store, rows: pa.Table, upload_id: str) -> None:
+    """A publish the way one went before a row of no district was found again by its key: the
+    rows appended as they are, with the batch's commit record, no overlap check."""
+    from deltalake import write_deltalake
+
+    schema = store.read("participation").schema
+    stored = [
+        {name: row.get(name) for name in schema.names} | {"upload_id": upload_id}
+        for row in rows.to_pylist()
+    ]
+    write_deltalake(
+        store.path("participation"),
+        pa.Table.from_pylist(stored, schema=schema),
+        mode="append",
+        commit_properties=store._commit(
+            action="publish",
+            user="a",
+            upload_id=upload_id,
+            dataset="participation",
+            rows=rows.num_rows,
+        ),
+    )
+
+
+def test_repeated_keys_are_found_and_folded_by_a_rollback_and_a_replace(store):
+    no_district = participation([("fgw", "community", 10)], district=None)
+    store.publish("participation", FIRST, user="a", upload_id="u-first")
+    store.publish("participation", no_district, user="a", upload_id="u-a")
+    assert store.repeated_keys("participation").keys == 0
+    again = participation([("fgw", "community", 12)], district=None)
+    publish_as_before_keys_matched_empty(store, again, "u-b")
+
+    repeated = store.repeated_keys("participation")
+    assert (repeated.keys, repeated.extra_rows, repeated.batches) == (1, 1, ["u-a", "u-b"])
+    (example,) = repeated.examples
+    assert (example["unit_code"], example["district_code"], example["row_count"]) == (
+        "fgw",
+        None,
+        2,
+    )
+
+    store.rollback("u-b", user="a")  # the remedy `check` prints
+    store.publish("participation", again, user="a", upload_id="u-c", replace_overlap=True)
+    assert store.repeated_keys("participation").keys == 0
+    rows = store.read("participation").to_pylist()
+    kept = [r for r in rows if r["district_code"] is None]
+    assert [(r["participants"], r["upload_id"]) for r in kept] == [(12, "u-c")]
+    assert store.count_rows("participation") == 4
+
+
+def test_responses_without_an_id_are_not_repeated_keys(store):
+    forms = pa.table(
+        {
+            "response_id": pa.array([None, None, "r1"], pa.string()),
+            "surveyed_on": [MONTH] * 3,
+            "unit_code": ["gat"] * 3,
+            "rating_overall": pa.array([5, 4, 5], pa.int64()),
+        }
+    )
+    assert store.publish("satisfaction", forms, user="a").rows == 3
+    assert store.repeated_keys("satisfaction").keys == 0
