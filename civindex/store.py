@@ -223,6 +223,13 @@ class Store:
         versions = [h["version"] for h in self.history(name) if h["timestamp_ms"] <= cutoff_ms]
         return max(versions) if versions else None
 
+    def _note_files(self, name: str, version: int, table: DeltaTable) -> None:
+        stamp = self._commit_stamp(name, version)
+        if stamp is not None and (name, version, stamp) not in self._files:
+            files = table.file_uris()
+            self._write_file_list(name, version, stamp, files)
+            self._remember_files(name, version, stamp, files)
+
     def file_uris(self, name: str, version: int | None) -> list[str]:
         """The data files of a version: kept in memory, else written down beside the lake by
         the first reader (`_read_file_list`), else from the Delta log."""
@@ -734,6 +741,8 @@ class Store:
         try:
             table = self._table(name)
             version = table.version() if table else 0
+            if table is not None:  # written down now: the next reader needs no log replay
+                self._note_files(name, version, table)
             if version and version % CHECKPOINT_EVERY == 0:
                 table.create_checkpoint()  # opening the table reads it, not every commit so far
         except Exception:

@@ -447,6 +447,17 @@ def test_a_file_list_is_not_used_for_another_table_at_the_same_path(store):
     assert sum(participants(Store(store.root)).values()) == 7
 
 
+def test_every_commit_writes_down_the_files_of_its_version(store):
+    """The writer writes the list, so even the first page after a new snapshot reads it."""
+    from civindex.store import FILE_LISTS_DIR
+
+    store.publish("participation", FIRST, user="a", upload_id="u-first")
+    store.rollback("u-first", user="a")
+    store.restore("participation", 0, user="a")
+    written = sorted(p.name[:34] for p in (store.lake_dir / FILE_LISTS_DIR).iterdir())
+    assert written == [f"participation-{v:020d}" for v in range(3)]
+
+
 def test_a_damaged_file_list_falls_back_to_the_log(store):
     from civindex.store import FILE_LISTS_DIR, Store
 
