@@ -7,6 +7,7 @@ import json
 import math
 from datetime import UTC, date, datetime
 
+import numpy as np
 import pandas as pd
 import plotly.io as pio
 import pyarrow as pa
@@ -188,6 +189,33 @@ def test_a_heatmap_pivots_cells_and_keeps_month_order():
     assert list(heatmap.y) == ["甲", "乙"]
     assert heatmap.z[0].tolist() == [1, 3]
     assert heatmap.z[1][0] == 7 and pd.isna(heatmap.z[1][1])
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_heatmap_cells_are_what_pivot_table_sums(seed):
+    """The heat map's own pivot against pandas': pairs repeated, missing, of no name, missing
+    values, integer and float values, month and name columns."""
+    from civindex.charts.plotly import heatmap_grid
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 80))
+    names = ["甲", "乙", "丙", "丁", None]
+    months = ["2026-10", "2026-09", "2025-12", "2026-01"]
+    values = rng.integers(0, 9, n).astype(float) if seed % 2 else rng.normal(0.9, 0.05, n)
+    values[rng.random(n) < 0.15] = np.nan
+    data = pd.DataFrame(
+        {
+            "unit": pd.Series([names[i] for i in rng.integers(0, 5, n)], dtype="str"),
+            "month": [months[i] for i in rng.integers(0, 4 if seed % 3 else 3, n)],
+            "v": values,
+        }
+    )
+    rows, columns, cells = heatmap_grid(data, "month", "unit", "v")
+    expected = data.pivot_table(index="unit", columns="month", values="v", aggfunc="sum")
+    expected = expected.reindex(index=rows, columns=columns)
+    assert columns == sorted(set(data["month"]))
+    assert rows == list(dict.fromkeys(data["unit"].tolist()))
+    np.testing.assert_allclose(cells, expected.to_numpy(dtype=float), rtol=1e-12)
 
 
 def test_negative_changes_get_room_for_their_labels():

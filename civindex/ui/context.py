@@ -225,12 +225,13 @@ class PageContext:
         """Asked by the banners, the export bar and every chart's footnote: looked up once."""
         return self.run("data_extent")
 
-    @property
+    @cached_property
     def has_data(self) -> bool:
         return bool(self._extent["rows"].sum())
 
-    @property
+    @cached_property
     def demo_rows(self) -> int:
+        """Asked by every chart's footnote: summed once per run."""
         return int(self._extent["demo_rows"].sum())
 
     @property
