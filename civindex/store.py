@@ -734,19 +734,24 @@ class Store:
 
     def _derive(self, name: str) -> None:
         """Compute the derived aggregates of the version just committed (civindex/derived.py),
-        and a checkpoint every CHECKPOINT_EVERY versions. Both only speed reads up, so a
-        failure never fails the commit: readers compute the aggregates, or replay the log."""
+        write down its data files, and a checkpoint every CHECKPOINT_EVERY versions. All only
+        speed reads up, so a failure never fails the commit: readers compute the aggregates,
+        or replay the log."""
         from civindex import derived
 
+        table = None
         try:
             table = self._table(name)
             version = table.version() if table else 0
-            if table is not None:  # written down now: the next reader needs no log replay
-                self._note_files(name, version, table)
             if version and version % CHECKPOINT_EVERY == 0:
                 table.create_checkpoint()  # opening the table reads it, not every commit so far
         except Exception:
             logging.getLogger(__name__).warning("checkpoint of %s", name, exc_info=True)
+        try:
+            if table is not None:  # written down now: the next reader needs no log replay
+                self._note_files(name, table.version(), table)
+        except Exception:
+            logging.getLogger(__name__).warning("file list of %s", name, exc_info=True)
         try:
             derived.refresh(self, name)
         except Exception:
