@@ -395,8 +395,9 @@ def delta_files(store, version: int) -> list[str]:
 
 
 def test_file_lists_written_down_are_each_versions_files_and_are_read_back(store, monkeypatch):
-    """A version's data files are written down by its first reader, so a new process opens the
-    version without replaying the Delta log; every version reads the files its log lists."""
+    """A version's data files are written down (by its commit, else its first reader), so a new
+    process opens the version without replaying the Delta log; every version reads the files
+    its log lists."""
     from civindex.store import Store
 
     store.publish("participation", FIRST, user="a", upload_id="u-first")
