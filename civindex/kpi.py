@@ -44,15 +44,16 @@ class Card:
 
 def _change(value, base, is_rate: bool) -> float | None:
     """Rates change in percentage points; counts change relative to their base."""
-    if value is None or base is None or _missing(value) or _missing(base):
+    if value is None or base is None or missing(value) or missing(base):
         return None
     if is_rate:
         return value - base
     return (value - base) / base if base else None
 
 
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+def missing(value) -> bool:
+    """None, pandas' NA or a float NaN: a value that was not there."""
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def shift_month(month: date, months: int) -> date:

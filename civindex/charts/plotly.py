@@ -25,6 +25,7 @@ import plotly.io as pio
 
 from civindex.charts.spec import ChartSpec, NumberFormat, format_number
 from civindex.i18n import t
+from civindex.kpi import missing
 from civindex.schema import SMALL_SAMPLE
 
 FONT_FAMILY = (
@@ -412,10 +413,6 @@ def _target_trace(spec: ChartSpec, columns: _Columns, horizontal: bool) -> dict 
     )
 
 
-def _missing(value) -> bool:
-    return value is None or value is pd.NA or value != value
-
-
 def heatmap_grid(data: pd.DataFrame, x: str, y: str, value: str) -> tuple[list, list, np.ndarray]:
     """Rows (y, first seen first), columns (x, months in calendar order) and the cells: what
     pivot_table(aggfunc="sum") gives, where a pair with no row, or a row or column of no
@@ -425,14 +422,14 @@ def heatmap_grid(data: pd.DataFrame, x: str, y: str, value: str) -> tuple[list, 
     rows, columns = list(dict.fromkeys(ys)), list(dict.fromkeys(xs))
     if all(MONTH_LABEL.match(str(column)) for column in columns):
         columns.sort()
-    row_at = {r: i for i, r in enumerate(rows) if not _missing(r)}
-    column_at = {c: j for j, c in enumerate(columns) if not _missing(c)}
+    row_at = {r: i for i, r in enumerate(rows) if not missing(r)}
+    column_at = {c: j for j, c in enumerate(columns) if not missing(c)}
     cells = np.full((len(rows), len(columns)), np.nan)
     for row, column, cell in zip(ys, xs, values, strict=True):
-        if _missing(row) or _missing(column):
+        if missing(row) or missing(column):
             continue
         i, j = row_at[row], column_at[column]
-        added = 0.0 if _missing(cell) else float(cell)
+        added = 0.0 if missing(cell) else float(cell)
         cells[i, j] = added if np.isnan(cells[i, j]) else cells[i, j] + added
     return rows, columns, cells
 
