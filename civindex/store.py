@@ -223,12 +223,14 @@ class Store:
         versions = [h["version"] for h in self.history(name) if h["timestamp_ms"] <= cutoff_ms]
         return max(versions) if versions else None
 
-    def _note_files(self, name: str, version: int, table: DeltaTable) -> None:
+    def _note_files(self, name: str, version: int, table: DeltaTable) -> list[str]:
+        """The version's files from its loaded log, written down and kept in memory."""
+        files = table.file_uris()
         stamp = self._commit_stamp(name, version)
         if stamp is not None and (name, version, stamp) not in self._files:
-            files = table.file_uris()
             self._write_file_list(name, version, stamp, files)
             self._remember_files(name, version, stamp, files)
+        return files
 
     def file_uris(self, name: str, version: int | None) -> list[str]:
         """The data files of a version: kept in memory, else written down beside the lake by
@@ -243,14 +245,11 @@ class Store:
         if known is not None:
             return list(known)
         files = self._read_file_list(name, version, stamp)
-        if files is None:
-            table = self._table(name, version)
-            if table is None:
-                return []
-            files = table.file_uris()
-            self._write_file_list(name, version, stamp, files)
-        self._remember_files(name, version, stamp, files)
-        return files
+        if files is not None:
+            self._remember_files(name, version, stamp, files)
+            return files
+        table = self._table(name, version)
+        return self._note_files(name, version, table) if table else []
 
     def read(self, name: str, version: int | None = None) -> pa.Table:
         ds = dataset(name)
