@@ -3,7 +3,7 @@
 import streamlit as st
 
 from civindex.i18n import t
-from civindex.ui import present
+from civindex.ui import opening, present
 from civindex.ui.access import account_box, current_actor
 from civindex.ui.context import build_context
 from civindex.ui.exports import START_PAGE_KEY, export_bar, reset
@@ -21,8 +21,13 @@ st.session_state["_civindex_actor_now"] = actor
 start_page = st.session_state.get(START_PAGE_KEY, "pages/overview.py")
 
 
+paths: dict[int, str] = {}  # st.navigation returns one of the pages it was given
+
+
 def page(path: str, title_key: str, icon: str) -> st.Page:
-    return st.Page(path, title=t(title_key), icon=icon, default=path == start_page)
+    built = st.Page(path, title=t(title_key), icon=icon, default=path == start_page)
+    paths[id(built)] = path
+    return built
 
 
 pages = {
@@ -51,6 +56,8 @@ current_page = st.navigation(
     if context.filters.present or START_PAGE_KEY in st.session_state
     else "sidebar",
 )
+# DuckDB answers the page's first queries while the sidebar and banners are drawn.
+opening.start(context, paths[id(current_page)])
 present.apply(context.filters.present)
 if not context.filters.present:
     account_box(context.store.root, actor, access_mode)

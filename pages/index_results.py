@@ -32,7 +32,11 @@ st.caption(t("index.intro"))
 # ranking here gives the rows the query would for the filter.
 # The ranking comes first and the indicators start once it is in: on two cores the two at once
 # each take about as long as both one after the other, and the page has nothing to draw before
-# the ranking. So the indicators are computed while the page draws the ranking (~10 ms sooner).
+# the ranking. So the indicators are computed while the page draws the ranking chart (~10 ms
+# sooner); only the table's driver column and the sections below it wait for them.
+# The query sorts by round date, round name, rank and district: the newest round is the last,
+# and a round's rows are in rank order.
+# dashboard.py has started the ranking (civindex/ui/opening.py).
 every_round = context.run("index_district_ranking", districts=[], round_type="")
 context.prefetch(("index_indicator_breakdown", {"round_name": ""}))
 if every_round.empty:
@@ -40,7 +44,7 @@ if every_round.empty:
     st.stop()
 
 indicator_names = reference.names("indicators", language(), context.store.root)
-labels = round_labels(every_round.drop_duplicates("round_name"))
+labels = round_labels(every_round)
 types = [r for r in ROUND_TYPES if r in set(every_round["round_type"].unique())]
 left, right = st.columns([1, 2])
 type_names = {r: t(f"chart.round_type.{r}") for r in types} | {"": t("index.every_type")}
@@ -52,28 +56,13 @@ shown = every_round[every_round["round_type"] == round_type] if round_type else 
 if context.filters.districts:
     shown = shown[shown["district_code"].isin(context.filters.districts)]
 ranking = with_names(shown.reset_index(drop=True), context)
-newest = ranking.drop_duplicates("round_name").sort_values("round_date", ascending=False)
+newest = list(dict.fromkeys(reversed(ranking["round_name"].tolist())))
 if ranking.empty:
     st.info(t("chart.no_data"))
     st.stop()
 with right:
-    chosen = pick(t("index.round"), {r: labels[r] for r in newest["round_name"]}, "index_round")
-this_round = ranking[ranking["round_name"] == chosen].sort_values(["rank", "district_code"])
-indicators = context.run("index_indicator_breakdown", round_name="")
-breakdown = with_names(
-    indicators[indicators["round_name"] == chosen].reset_index(drop=True), context
-)
-breakdown["indicator_label"] = breakdown["indicator_code"].map(indicator_names)
-driven = drivers(breakdown).set_index("district_code")
-this_round = this_round.assign(
-    rank_move=this_round["rank_change"].map(rank_change_label),
-    driver=[
-        f"{indicator_names[driven.at[code, 'driver_code']]} {driven.at[code, 'driver_points']:+.2f}"
-        if code in driven.index
-        else "—"
-        for code in this_round["district_code"]
-    ],
-)
+    chosen = pick(t("index.round"), {r: labels[r] for r in newest}, "index_round")
+this_round = ranking[ranking["round_name"] == chosen]
 sub = subtitle(context, ignore=("systems", "units", "categories"))
 labels_of = {"indicator_label": t("index.indicator"), "score_rate": t("index.score_rate")}
 labels_of["index_contribution"] = t("index.contribution")
@@ -100,6 +89,21 @@ index_chart(
     drill="district_code",
     height=200 + 34 * len(this_round),
 )
+indicators = context.run("index_indicator_breakdown", round_name="")
+breakdown = with_names(
+    indicators[indicators["round_name"] == chosen].reset_index(drop=True), context
+)
+driven = drivers(breakdown).set_index("district_code")
+pull = zip(driven["driver_code"].tolist(), driven["driver_points"].tolist(), strict=True)
+pulls = dict(zip(driven.index.tolist(), pull, strict=True))
+codes = this_round["district_code"].tolist()
+this_round = this_round.assign(
+    rank_move=this_round["rank_change"].map(rank_change_label),
+    driver=[
+        f"{indicator_names[pulls[code][0]]} {pulls[code][1]:+.2f}" if code in pulls else "—"
+        for code in codes
+    ],
+)
 profile_table(
     context,
     this_round,
@@ -109,7 +113,7 @@ profile_table(
 )
 
 st.subheader(t("index.breakdown"))
-names = dict(zip(this_round["district_code"], this_round["district_label"], strict=True))
+names = dict(zip(codes, this_round["district_label"].tolist(), strict=True))
 wanted = [d for d in context.filters.districts if d in names] or list(names)
 focus = pick(t("label.district"), names, "index_focus", wanted[0])
 row = this_round.set_index("district_code").loc[focus]
@@ -126,7 +130,7 @@ index_chart(
     number_format="float2",
     data_labels=True,
 )
-rank_of = dict(zip(this_round["district_code"], this_round["rank"], strict=True))
+rank_of = dict(zip(codes, this_round["rank"].tolist(), strict=True))
 index_chart(
     "index_heatmap",
     "heatmap",
@@ -143,11 +147,10 @@ index_chart(
 st.subheader(t("index.trend"))
 type_name = t(f"chart.round_type.{round_type}") if round_type else t("index.every_type")
 since = min(context.filters.start, shift_month(context.filters.end, -(TREND_MONTHS - 1)))
-trend = ranking.assign(round_date=pd.to_datetime(ranking["round_date"]))
 index_chart(
     "index_trend",
     "line",
-    trend[trend["round_date"] >= pd.Timestamp(since)],
+    ranking[ranking["round_date"] >= pd.Timestamp(since)],
     "round_date",
     "civilization_index",
     t("index.trend.title", round_type=type_name),

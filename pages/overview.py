@@ -8,6 +8,7 @@ from civindex.charts.spec import ChartSpec, Target
 from civindex.i18n import t
 from civindex.kpi import shift_month
 from civindex.schema import SATISFACTION_TARGET
+from civindex.ui import opening
 from civindex.ui.charts import footnote, show, subtitle, with_names
 from civindex.ui.context import current
 from civindex.ui.widgets import empty_state, kpi_card
@@ -23,20 +24,9 @@ if not context.has_data:
     empty_state()
     st.stop()
 
+# dashboard.py has started this page's queries (civindex/ui/opening.py).
 month = context.filters.end
-wide = {"start": shift_month(month, -13)}
-context.prefetch(
-    ("participation_monthly", wide),
-    ("satisfaction_monthly", wide),
-    "claim_rate_by_year",
-    ("claim_rate_by_year", {"end": shift_month(month, -1)}),
-    ("index_by_round", {"start": context.choices.first_month}),
-    ("index_district_ranking", {"round_type": ""}),  # every type: the latest round's is kept
-    *warnings.count_requests(month),
-    "participation_by_category_monthly",
-    "satisfaction_monthly",
-    "unit_scoreboard",
-)
+wide = opening.trend_months(context)
 participation = context.run("participation_monthly", **wide)
 satisfaction = context.run("satisfaction_monthly", **wide)
 claims = context.run("claim_rate_by_year")

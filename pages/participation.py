@@ -28,13 +28,7 @@ if not context.has_data:
     empty_state()
     st.stop()
 
-context.prefetch(
-    "participation_by_category",
-    "participation_by_system",
-    "participation_by_unit",
-    "participation_by_district",
-    "participation_unit_month",
-)
+# dashboard.py has started this page's queries (civindex/ui/opening.py).
 measure = st.segmented_control(
     t("participation.measure"),
     options=list(MEASURES),

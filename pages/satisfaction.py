@@ -22,15 +22,7 @@ if not context.has_data:
     empty_state()
     st.stop()
 
-context.prefetch(
-    "satisfaction_monthly",
-    ("satisfaction_by_unit", {"start": month, "satisfaction_target": SATISFACTION_TARGET}),
-    "satisfaction_dimensions",
-    ("satisfaction_by_unit", {"satisfaction_target": SATISFACTION_TARGET}),
-    "profile_windows",
-    "satisfaction_distribution",
-    "satisfaction_by_channel",
-)
+# dashboard.py has started this page's queries (civindex/ui/opening.py).
 english = language() == "en"
 labels = {
     "period_month": t("label.month"),

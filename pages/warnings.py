@@ -9,6 +9,7 @@ from civindex import reference, warnings
 from civindex.charts.spec import Target
 from civindex.i18n import language, t
 from civindex.schema import SATISFACTION_TARGET
+from civindex.ui import opening
 from civindex.ui.charts import subtitle, with_names
 from civindex.ui.context import current
 from civindex.ui.views import chart, escape, profile_link
@@ -20,13 +21,9 @@ if not context.has_data:
     empty_state()
     st.stop()
 
+# dashboard.py has started this page's queries (civindex/ui/opening.py).
 month = context.filters.end
-# Every unit's windows in the month, with the warnings: the page shows those of the warned units
-# (one scan of the month either way), so no query waits for the list of warned units.
-month_windows = {"start": month, "end": month, "units": [], "districts": [], "systems": []}
-context.prefetch(
-    *warnings.requests(), *warnings.count_requests(month), ("profile_windows", month_windows)
-)
+month_windows = opening.month_windows(context)
 found = warnings.collect(context.run)
 unit_names = reference.names("units", language(), context.store.root)
 st.caption(t("warnings.intro", month=f"{month:%Y-%m}"))

@@ -24,6 +24,7 @@ NAMED_CODES = {
     "unit_code": ("units", "unit_label"),
     "district_code": ("districts", "district_label"),
     "category_code": ("categories", "category_label"),
+    "indicator_code": ("indicators", "indicator_label"),
 }
 
 

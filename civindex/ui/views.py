@@ -84,8 +84,9 @@ def profile_table(
 ) -> None:
     """`columns` maps a column of `frame` to its label or st.column_config; the row a user
     selects opens the profile named by its `drill` column (unit_code or district_code)."""
+    shown = [c for c in columns if c in frame] + ([drill] if drill not in columns else [])
     event = st.dataframe(
-        frame,
+        frame[shown],
         column_order=list(columns),
         column_config=columns,
         hide_index=True,
@@ -159,12 +160,14 @@ def metric(label: str, value: str, delta: str | None = None, note: str = "") -> 
 def round_labels(rounds: pd.DataFrame) -> dict[str, str]:
     """round_name -> what to show: the name in Chinese; type and date in English (round names
     are data, written in Chinese)."""
+    names = rounds["round_name"].tolist()
     if language() == "zh":
-        return {name: name for name in rounds["round_name"]}
+        return dict(zip(names, names, strict=True))
     return {
-        row.round_name: f"{t(f'chart.round_type.{row.round_type}').capitalize()} "
-        f"{pd.Timestamp(row.round_date):%Y-%m-%d}"
-        for row in rounds.itertuples()
+        name: f"{t(f'chart.round_type.{kind}').capitalize()} {pd.Timestamp(day):%Y-%m-%d}"
+        for name, kind, day in zip(
+            names, rounds["round_type"].tolist(), rounds["round_date"].tolist(), strict=True
+        )
     }
 
 
