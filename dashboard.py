@@ -57,7 +57,7 @@ current_page = st.navigation(
     else "sidebar",
 )
 # DuckDB answers the page's first queries while the sidebar and banners are drawn.
-opening.start(context, paths[id(current_page)])
+opening.start(context, paths.get(id(current_page), ""))
 present.apply(context.filters.present)
 if not context.filters.present:
     account_box(context.store.root, actor, access_mode)
