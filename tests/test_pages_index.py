@@ -239,6 +239,16 @@ def test_page_in_english(demo_env):
         "mock assessment",
         "third-party inspection",
     }
+    # one option per round of the latest round's type, newest first, named by type and date
+    params = default_params() | {"end": DEMO_END, "districts": ["350102"], "round_type": ""}
+    every = Database(Store(demo_env)).run("index_district_ranking", **params)
+    kind = every.iloc[-1]["round_type"]
+    rounds = every[every["round_type"] == kind].drop_duplicates("round_name")
+    rounds = rounds.sort_values("round_date", ascending=False)
+    assert len(rounds) > 1
+    name = catalogue()[f"chart.round_type.{kind}"]["en"].capitalize()
+    expected = [f"{name} {day:%Y-%m-%d}" for day in rounds["round_date"]]
+    assert at.selectbox(key="index_round").options == expected
 
 
 @pytest.mark.browser

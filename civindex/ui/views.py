@@ -159,15 +159,14 @@ def metric(label: str, value: str, delta: str | None = None, note: str = "") -> 
 
 def round_labels(rounds: pd.DataFrame) -> dict[str, str]:
     """round_name -> what to show: the name in Chinese; type and date in English (round names
-    are data, written in Chinese)."""
+    are data, written in Chinese). A round may have many rows (one per district)."""
     names = rounds["round_name"].tolist()
     if language() == "zh":
         return dict(zip(names, names, strict=True))
+    kinds_days = zip(rounds["round_type"].tolist(), rounds["round_date"].tolist(), strict=True)
     return {
         name: f"{t(f'chart.round_type.{kind}').capitalize()} {pd.Timestamp(day):%Y-%m-%d}"
-        for name, kind, day in zip(
-            names, rounds["round_type"].tolist(), rounds["round_date"].tolist(), strict=True
-        )
+        for name, (kind, day) in dict(zip(names, kinds_days, strict=True)).items()
     }
 
 
