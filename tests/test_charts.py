@@ -17,7 +17,14 @@ from civindex.charts.plotly import FONT_FAMILY, PALETTE, figure_json, to_figure
 from civindex.charts.spec import ChartSpec, Target
 from civindex.filters import Choices, Filters
 from civindex.i18n import set_language
-from civindex.ui.charts import PROFILE_PAGES, footnote, long_form, plotly_config, subtitle
+from civindex.ui.charts import (
+    PROFILE_PAGES,
+    footnote,
+    long_form,
+    plotly_config,
+    subtitle,
+    with_names,
+)
 from civindex.ui.context import PageContext
 from civindex.ui.figures import PreparedFigure
 
@@ -296,6 +303,29 @@ def context(store) -> PageContext:
         categories=("community",),
     )
     return PageContext(store, store.snapshot(), filters, choices)
+
+
+def test_codes_get_their_names_in_the_page_language(context):
+    """Every code column gets a label column from the reference lists, indicators included; a
+    code the list does not hold shows as itself rather than as a blank."""
+    frame = pd.DataFrame(
+        {
+            "district_code": ["350102", "350999"],
+            "unit_code": ["fgw", "fgw"],
+            "indicator_code": ["key_tasks", "retired_indicator"],
+        }
+    )
+    set_language("zh")
+    named = with_names(frame, context)
+    assert named["district_label"].tolist() == ["鼓楼", "350999"]
+    assert named["indicator_label"].tolist() == ["重点工作", "retired_indicator"]
+    assert named["unit_label"].iloc[0] != "fgw"
+    set_language("en")
+    named = with_names(frame, context)
+    assert named["district_label"].tolist() == ["Gulou District", "350999"]
+    assert named["indicator_label"].tolist() == ["Key tasks", "retired_indicator"]
+    set_language("zh")
+    assert "indicator_label" not in frame  # the caller's frame is left as it was
 
 
 def test_subtitle_names_the_filters_in_the_page_language(context):
