@@ -84,11 +84,12 @@ with batches_tab:
             st.session_state[PENDING] = pending = ("rollback", chosen)
         raw = ingest.archived_file(store.root, batch["sha256"], batch["source_name"])
         if raw is not None:
-            right.download_button(
+            right.download_button(  # read on the click, not on every run: it may be 200 MB
                 t("snapshots.download_raw"),
-                raw.read_bytes(),
+                lambda batch=batch: ingest.raw_file_bytes(store.root, batch, actor),
                 file_name=raw.name,
                 icon=":material/download:",
+                on_click="ignore",
                 key="w_download_raw",
             )
         if pending and pending[0] == "rollback" and pending[1] == chosen:

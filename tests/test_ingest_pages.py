@@ -88,6 +88,36 @@ def test_snapshots_page_rolls_back_a_batch_after_confirmation(store):
     assert log["action"].tolist() == ["upload", "rollback"]
 
 
+def test_the_raw_file_is_read_and_audited_on_the_download_not_on_every_run(store):
+    """Offering the original file costs nothing: a run neither reads it (an upload may be
+    200 MB) nor records a download. The download gives back the bytes sent and is audited; a
+    viewer is refused and a file gone from the archive is an error, both audited too."""
+    content = november_file()
+    commit = publish(store, content)
+    at = run_page("pages/snapshots.py")
+    (offered,) = [e.proto for e in at.get("download_button")]
+    assert offered.label == t("snapshots.download_raw")
+    assert offered.deferred_file_id and not offered.url  # built on the click, not held per run
+    assert audit.read(store.root)["action"].tolist() == ["upload"]
+
+    batch = next(b for b in store.batches() if b["upload_id"] == commit.upload_id)
+    analyst = auth.Actor("analyst1", "analyst")
+    assert ingest.raw_file_bytes(store.root, batch, analyst) == content
+    with pytest.raises(auth.AccessDenied):
+        ingest.raw_file_bytes(store.root, batch, auth.Actor("leader", "viewer"))
+    ingest.archived_file(store.root, batch["sha256"], batch["source_name"]).unlink()
+    with pytest.raises(ingest.IngestError, match=t("snapshots.raw_missing")):
+        ingest.raw_file_bytes(store.root, batch, analyst)
+    events = audit.read(store.root).to_dict("records")[1:]
+    assert [(e["action"], e["user"], e["outcome"]) for e in events] == [
+        ("export.raw", "analyst1", "done"),
+        ("export.raw", "leader", "refused"),
+        ("export.raw", "analyst1", "failed"),
+    ]
+    assert {(e["dataset"], e["upload_id"]) for e in events} == {("satisfaction", commit.upload_id)}
+    assert events[0]["file"] == "十一月.csv"
+
+
 def test_snapshots_page_restores_a_version(store):
     publish(store, november_file())
     publish(store, november_file(10, 0, "M"), "补充.csv")

@@ -15,6 +15,7 @@ import unicodedata
 from pathlib import Path, PurePath
 
 from civindex import audit, faults
+from civindex.admin import audited
 from civindex.auth import Actor, require
 from civindex.i18n import t
 from civindex.ingest.pipeline import Prepared, earlier_batch, identical_message
@@ -98,6 +99,18 @@ def archived_file(root: Path, sha256: str, source_name: str | None = None) -> Pa
         return folder / safe_name(source_name)
     files = sorted(p for p in folder.glob("*") if p.is_file() and not p.name.startswith("."))
     return files[0] if files else None
+
+
+def raw_file_bytes(root: Path, batch: dict, actor: Actor) -> bytes:
+    """The batch's archived raw file, for an analyst to download; the download is audited (the
+    file holds every answer as the unit sent it)."""
+    path = archived_file(root, batch["sha256"], batch.get("source_name"))
+    fields = {"dataset": batch["dataset"], "upload_id": batch["upload_id"]}
+    with audited(root, actor, "export.raw", **fields, file=path.name if path else None):
+        require(actor, "analyst", "download a raw file")
+        if path is None:
+            raise IngestError(t("snapshots.raw_missing"))
+        return path.read_bytes()
 
 
 def _audit_upload(root: Path, prepared: Prepared, user, outcome: str, message: str, **extra):
