@@ -12,7 +12,7 @@ from civindex.schema import DATASETS
 from civindex.ui.access import current_actor
 from civindex.ui.context import current
 
-STATE = "_upload"  # {"key": ..., "prepared": Prepared, "mapping": {...}, "audited": set()}
+STATE = "_upload"  # {"key", "prepared": Prepared, "preview_key", "preview", "mapping", "audited"}
 
 context = current()
 store = context.store
@@ -133,7 +133,16 @@ if not prepared.ok:
 
 st.subheader(t("upload.preview"))
 choice = st.session_state.get("w_upload_overlap", "cancel")
-result = ingest.preview(store, dataset, prepared.table, replace_overlap=choice == "replace")
+# Kept across reruns while the file, its choices and the published data stay the same: the
+# preview runs the dashboard's queries over every row, ~0.7 s for 300k rows into 10M.
+snapshot = store.snapshot()
+preview_key = (key, tuple(sorted(snapshot.items())), choice)
+if state.get("preview_key") != preview_key:
+    state["preview"] = ingest.preview(
+        store, dataset, prepared.table, snapshot=snapshot, replace_overlap=choice == "replace"
+    )
+    state["preview_key"] = preview_key
+result: ingest.Preview = state["preview"]
 st.dataframe(views.by_month_unit_frame(result.by_month_unit), hide_index=True, width="stretch")
 st.dataframe(ingest.format_changes(result.changes), hide_index=True, width="stretch")
 
@@ -177,6 +186,8 @@ if st.button(
             },
             key=None,
             prepared=None,
+            preview_key=None,
+            preview=None,
             uploader=state["uploader"] + 1,
         )
         st.rerun()

@@ -57,6 +57,40 @@ def test_upload_page_renders_for_an_analyst(store):
     assert not at.exception
 
 
+def test_the_preview_is_kept_across_reruns_and_follows_newer_data(store, monkeypatch):
+    """The preview runs the dashboard's queries over every row of the file: a rerun with the same
+    file and choices shows the one already computed, and a batch someone else publishes in the
+    meantime makes it computed again, so "before" is never stale."""
+    previews = []
+    computed = ingest.preview
+
+    def counted(*args, **kwargs):
+        previews.append(computed(*args, **kwargs))
+        return previews[-1]
+
+    monkeypatch.setattr(ingest, "preview", counted)
+    at = run_page("pages/upload.py")
+    at.selectbox(key="w_upload_dataset").set_value("satisfaction").run()
+    at.file_uploader[0].set_value(("十一月.csv", november_file(), "text/csv")).run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    def before_after() -> list[tuple[str, str, str]]:
+        shown = at.dataframe[-1].value
+        columns = [t(f"ingest.preview.{c}") for c in ("before", "after", "n")]
+        return list(shown[columns].itertuples(index=False, name=None))
+
+    assert before_after() == [("—", "95.0%", "0 → 40")]
+    at.run()
+    at.run()
+    assert len(previews) == 1
+    assert before_after() == [("—", "95.0%", "0 → 40")]
+
+    publish(store, november_file(10, 10, "M"), "另一位分析员.csv")  # ten unhappy answers
+    at.run()
+    assert len(previews) == 2
+    assert before_after() == [("0.0%", "76.0%", "10 → 50")]
+
+
 def test_upload_and_snapshot_pages_are_read_only_for_a_viewer(store):
     auth.add_user(store.root, "someone", "analyst", "a-long-password")  # no more desktop mode
     for path in ("pages/upload.py", "pages/snapshots.py"):
