@@ -53,9 +53,12 @@ content = uploaded.getvalue()
 if len(content) > ingest.MAX_UPLOAD_BYTES:  # the server option can be changed; check anyway
     st.error(t("ingest.read.too_large", limit=ingest.MAX_UPLOAD_BYTES // 2**20))
     st.stop()
-sha = ingest.pipeline.sha256_of(content)
-if state.get("sha") != sha:
-    state.update(sha=sha, mapping={})
+if state.get("file_id") != uploaded.file_id:  # hashed once per file, not on every rerun
+    sha = ingest.pipeline.sha256_of(content)
+    if state.get("sha") != sha:
+        state["mapping"] = {}
+    state.update(file_id=uploaded.file_id, sha=sha)
+sha = state["sha"]
 sheets = ingest.sheet_names(content, uploaded.name)
 sheet = st.selectbox(t("upload.sheet"), sheets, key="w_upload_sheet") if len(sheets) > 1 else None
 
@@ -112,10 +115,11 @@ if report.problems:
     )
     st.download_button(
         t("upload.report.download"),
-        report.csv_bytes(),
+        report.csv_bytes,  # made on the click: a file with many problems has a long report
         file_name=f"{ingest.safe_name(uploaded.name).rsplit('.', 1)[0]}_report.csv",
         mime="text/csv",
         icon=":material/download:",
+        on_click="ignore",
     )
 if prepared.likely_dataset:
     st.button(

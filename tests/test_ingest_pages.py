@@ -91,6 +91,20 @@ def test_the_preview_is_kept_across_reruns_and_follows_newer_data(store, monkeyp
     assert before_after() == [("0.0%", "76.0%", "10 → 50")]
 
 
+def test_a_refused_file_offers_its_report_built_on_the_click_and_is_audited_once(store):
+    bad = csv_bytes([HEADER, ["N001", "2026/13/45", "省公安厅", "鼓楼区", "满意"]], "gbk")
+    at = run_page("pages/upload.py")
+    at.selectbox(key="w_upload_dataset").set_value("satisfaction").run()
+    at.file_uploader[0].set_value(("坏日期.csv", bad, "text/csv")).run()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error[-1].value == t("upload.fix_and_retry")
+    offered = {e.proto.label: e.proto for e in at.get("download_button")}
+    report = offered[t("upload.report.download")]
+    assert report.deferred_file_id and not report.url
+    assert audit.read(store.root)["outcome"].tolist() == ["rejected"]
+
+
 def test_upload_and_snapshot_pages_are_read_only_for_a_viewer(store):
     auth.add_user(store.root, "someone", "analyst", "a-long-password")  # no more desktop mode
     for path in ("pages/upload.py", "pages/snapshots.py"):
