@@ -212,6 +212,52 @@ def test_preview_shows_the_kpi_before_and_after_from_the_named_query(demo_store)
     assert demo_store.version("satisfaction") == 0  # the preview wrote nothing
 
 
+def test_the_previews_after_is_what_the_dashboard_shows_once_published(demo_store):
+    """Rows on both sides of a month's edge, and answers that replace published ones (one of
+    them first published in another month): each month's 满意率 and n that the preview
+    promises are the ones the named query gives once the batch is published."""
+    from civindex import reference
+
+    published = demo_store.read("satisfaction").to_pandas()
+    july = published[published["surveyed_on"].astype(str).str.startswith("2026-07")].iloc[:1]
+    september = published[published["surveyed_on"].astype(str).str.startswith("2026-09")].iloc[:2]
+    units, districts = reference.full_names("units"), reference.full_names("districts")
+    rows = [["问卷编号", "调查日期", "单位名称", "区县", "总体评价"]]
+    for row in pd.concat([july, september]).itertuples():
+        rows.append(
+            [
+                row.response_id,
+                "2026-09-30",
+                units[row.unit_code],
+                districts[row.district_code],
+                "非常不满意",
+            ]
+        )
+    for number, day, rating in [
+        (1, "2026-09-30", "满意"),
+        (2, "2026-10-01", "满意"),
+        (3, "2026-10-31", "不满意"),
+    ]:
+        rows.append([f"NEW{number}", day, "省公安厅", "鼓楼区", rating])
+    prepared = ingest.prepare(*make_file(rows, "csv-gb18030"), "satisfaction", store=demo_store)
+    assert prepared.ok, prepared.report.text()
+    preview = ingest.preview(demo_store, "satisfaction", prepared.table, replace_overlap=True)
+    assert preview.overlap_rows == 3
+    ingest.publish(prepared, demo_store, user="analyst1", replace_overlap=True)
+
+    params = dict(start=date(2026, 9, 1), end=date(2026, 10, 1), districts=[], systems=[], units=[])
+    shown = Database(demo_store).run("satisfaction_monthly", **params)
+    expected = {
+        f"{pd.Timestamp(row.period_month):%Y-%m}": (row.satisfaction_rate, row.responses)
+        for row in shown.itertuples()
+    }
+    promised = {row.period: (row.after, row.n_after) for row in preview.changes.itertuples()}
+    assert set(promised) == {"2026-09", "2026-10"}
+    for month, (rate, responses) in expected.items():
+        assert promised[month][0] == pytest.approx(rate)
+        assert promised[month][1] == responses
+
+
 def test_preview_of_index_results_groups_by_district(store):
     rows = [
         ["测评批次", "测评日期", "批次类型", "区县", "测评项目", "得分", "满分"],

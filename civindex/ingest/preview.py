@@ -80,8 +80,18 @@ def rows_by_month_unit(table: pa.Table, name: str, root=None) -> pd.DataFrame:
     return frame.sort_values(["month", "unit_code"]).reset_index(drop=True)
 
 
-def _with_batch(database: Database, store: Store, name: str, batch: pa.Table, replace: bool):
-    """Swap the dataset's view for current rows (less the replaced keys) plus the batch."""
+def _with_batch(
+    database: Database,
+    store: Store,
+    name: str,
+    batch: pa.Table,
+    replace: bool,
+    months: tuple | None = None,
+):
+    """Swap the dataset's view for current rows (less the replaced keys) plus the batch. With
+    `months` (first, last), only the current rows of those months: the month KPIs of the batch's
+    months read nothing else, and the Parquet files of other months are then skipped (at 50M
+    responses, 2.06 → 0.2 s)."""
     ds = dataset(name)
     # A table, not a registered Arrow view: queries run on cursors, which do not see the
     # registrations of the connection they came from.
@@ -97,9 +107,19 @@ def _with_batch(database: Database, store: Store, name: str, batch: pa.Table, re
             f"select {casts}, {UPLOAD_ID} "
             f"from read_parquet([{file_list}], union_by_name = true) as c"
         )
+        where = []
+        if months is not None:
+            first, last = months
+            after = (pd.Timestamp(last) + pd.offsets.MonthBegin(1)).date()
+            day = ds.date_column
+            where.append(
+                f"c.{day} >= DATE '{first:%Y-%m-%d}' and c.{day} < DATE '{after:%Y-%m-%d}'"
+            )
         if replace:
             keys = " and ".join(f"c.{k} = b.{k}" for k in ds.key)
-            current += f" where not exists (select 1 from _incoming_batch as b where {keys})"
+            where.append(f"not exists (select 1 from _incoming_batch as b where {keys})")
+        if where:
+            current += " where " + " and ".join(where)
         source = f"{current} union all {incoming}"
     else:
         source = incoming
@@ -138,7 +158,8 @@ def kpi_changes(
     params = _params(name, table)
     before = Database(store, snapshot).run(query, **params)
     after_database = Database(store, snapshot)
-    _with_batch(after_database, store, name, table, replace)
+    months = (params["start"], params["end"]) if period == "period_month" else None
+    _with_batch(after_database, store, name, table, replace, months)
     after = after_database.run(query, **params)
     if name == "index_results":
         affected = set(pc.unique(table["round_name"]).to_pylist())
