@@ -12,6 +12,7 @@ from civindex.store import StoreError
 from civindex.ui.access import current_actor
 from civindex.ui.context import current, in_background
 
+AUDIT_SHOWN = 1000  # the newest events; 管理 (admin) filters and exports them all
 PENDING = "_snapshots_pending"  # ("rollback", upload_id) or ("restore", dataset, version)
 
 context = current()
@@ -135,8 +136,11 @@ with versions_tab:
             )
 
 with audit_tab:
-    log = views.audit_frame(reads["audit"].result())
-    if log.empty:
+    events = reads["audit"].result()
+    if events.empty:
         st.info(t("snapshots.no_audit"), icon=":material/inbox:")
     else:
+        if len(events) > AUDIT_SHOWN:  # a year of sign-ins and exports is ~50k events
+            st.caption(t("snapshots.audit.latest", shown=AUDIT_SHOWN, total=len(events)))
+        log = views.audit_frame(events.tail(AUDIT_SHOWN))
         st.dataframe(log, hide_index=True, width="stretch")

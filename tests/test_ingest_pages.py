@@ -166,6 +166,31 @@ def test_the_raw_file_is_read_and_audited_on_the_download_not_on_every_run(store
     assert events[0]["file"] == "十一月.csv"
 
 
+def test_the_audit_tab_shows_the_newest_events_of_a_long_log(store):
+    """A year of sign-ins and exports is tens of thousands of events: the tab shows the newest
+    thousand, newest first, and says how many there are in all."""
+    import json
+
+    log = audit.path(store.root)
+    log.parent.mkdir(parents=True)
+    lines = [
+        {
+            "at": f"2026-{1 + i // 400:02d}-01T00:{i % 60:02d}:00+00:00",
+            "user": f"u{i}",
+            "action": "sign_in",
+        }
+        for i in range(1500)
+    ]
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    at = run_page("pages/snapshots.py")
+    shown = at.dataframe[-1].value
+    assert len(shown) == 1000
+    assert shown[t("snapshots.audit.user")].tolist() == [f"u{i}" for i in range(1499, 499, -1)]
+    note = t("snapshots.audit.latest", shown=1000, total=1500)
+    assert note in [caption.value for caption in at.caption]
+    assert "1,500" in note
+
+
 def test_snapshots_page_restores_a_version(store):
     publish(store, november_file())
     publish(store, november_file(10, 0, "M"), "补充.csv")
@@ -218,6 +243,19 @@ def test_views_for_the_pages(store):
     ] == (commit.upload_id)
     log = views.audit_frame(audit.read(store.root))
     assert log.iloc[0][t("snapshots.audit.outcome")] == "accepted"
+    with open(audit.path(store.root), "a", encoding="utf-8") as handle:  # late at night in UTC
+        handle.write('{"at": "2026-11-30T16:30:05+00:00", "user": "x", "action": "export.raw",')
+        handle.write(' "dataset": "satisfaction"}\n{"at": "not a time", "user": "y"}\n')
+    log = views.audit_frame(audit.read(store.root))
+    columns = [t(f"snapshots.audit.{c}") for c in ("at", "user", "action", "dataset")]
+    odd, late = log[columns].iloc[0].tolist(), log[columns].iloc[1].tolist()
+    assert odd[:2] == ["", "y"] and pd.isna(odd[2]) and pd.isna(odd[3])  # blank, never "nan"
+    assert late == [
+        "2026-12-01 00:30:05",
+        "x",
+        t("snapshots.action.export.raw"),
+        views.dataset_label("satisfaction"),
+    ]
     preview = ingest.preview(store, "satisfaction", prepared.table)
     shown = views.by_month_unit_frame(preview.by_month_unit)
     assert shown.iloc[0].tolist() == ["2026-11", "省公安厅", 1, 1]

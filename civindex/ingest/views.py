@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from civindex import audit
+from civindex.admin import LOCAL_TIMEZONE, action_label
 from civindex.export import to_csv_bytes
 from civindex.i18n import language, t
 from civindex.ingest.headers import HeaderMatch
@@ -131,7 +132,7 @@ def history_frame(entries: list[dict]) -> pd.DataFrame:
         {
             t("snapshots.col.version"): e["version"],
             t("snapshots.col.when"): _local(e["committed_at"]),
-            t("snapshots.col.action"): _action(e["action"]),
+            t("snapshots.col.action"): action_label(e["action"]),
             t("snapshots.col.user"): e["user"],
             t("snapshots.col.upload_id"): e["upload_id"] or e["target"],
             t("snapshots.col.file"): e["source_name"],
@@ -143,12 +144,14 @@ def history_frame(entries: list[dict]) -> pd.DataFrame:
 
 
 def audit_frame(log: pd.DataFrame) -> pd.DataFrame:
-    """The audit log (`audit.read`), newest first, standard columns with localized headers."""
+    """The audit log (`audit.read`), newest first, standard columns with localized headers.
+    Column-wise: a year of events is ~50k rows, and a label per row took 0.6 s a run."""
     frame = log.iloc[::-1].reset_index(drop=True)
-    frame["at"] = frame["at"].map(_local)
-    frame["action"] = frame["action"].map(_action)
-    frame["dataset"] = frame["dataset"].map(
-        lambda n: dataset_label(n) if isinstance(n, str) and n in DATASETS else n
+    local = frame["at"].dt.tz_convert(LOCAL_TIMEZONE).dt.strftime("%Y-%m-%d %H:%M:%S")
+    frame["at"] = local.fillna("")
+    frame["action"] = _each_once(frame["action"], action_label)
+    frame["dataset"] = _each_once(
+        frame["dataset"], lambda n: dataset_label(n) if isinstance(n, str) and n in DATASETS else n
     )
     frame = frame[list(audit.COLUMNS)]
     return frame.rename(columns={c: t(f"snapshots.audit.{c}") for c in audit.COLUMNS})
@@ -157,11 +160,12 @@ def audit_frame(log: pd.DataFrame) -> pd.DataFrame:
 def _local(moment) -> str:
     if moment is None or pd.isna(moment):
         return ""
-    return pd.Timestamp(moment).tz_convert("Asia/Shanghai").strftime("%Y-%m-%d %H:%M:%S")
+    return pd.Timestamp(moment).tz_convert(LOCAL_TIMEZONE).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _action(action) -> str:
-    key = f"snapshots.action.{action}"
-    from civindex.i18n import catalogue
-
-    return t(key) if key in catalogue() else str(action or "")
+def _each_once(column: pd.Series, label) -> pd.Series:
+    """`label` of every value, computed once per distinct value."""
+    labels = {value: label(value) for value in column.dropna().unique()}
+    return pd.Series(
+        [labels.get(value, value) for value in column.tolist()], index=column.index, dtype=object
+    )
