@@ -12,6 +12,7 @@ from civindex.ingest.report import markdown_literal as literal
 from civindex.ui.access import current_actor
 from civindex.ui.context import current
 
+AUDIT_SHOWN = 2000  # rows in the table; the CSV export has every event the filters keep
 DONE = "_admin_done"
 PENDING = "_admin_remove"
 
@@ -152,8 +153,11 @@ with audit_tab:
         st.info(t("admin.audit.none"), icon=":material/inbox:")
     else:
         st.caption(t("admin.audit.count", n=len(log)))
+        if len(log) > AUDIT_SHOWN:  # a year of sign-ins and exports is ~50k events
+            st.caption(t("admin.audit.newest", shown=AUDIT_SHOWN, total=len(log)))
+        shown = log.head(AUDIT_SHOWN)
         st.dataframe(
-            log.assign(action=log["action"].map(admin.action_label)),
+            shown.assign(action=shown["action"].map(admin.action_label)),
             column_config={c: t(f"snapshots.audit.{c}") for c in admin.audit.COLUMNS},
             hide_index=True,
         )

@@ -467,6 +467,35 @@ def test_the_admin_page_changes_a_role_resets_a_password_and_removes_after_confi
     assert audit.read(root)["action"].tolist() == ["users.set-role", "users.passwd", "users.remove"]
 
 
+def test_a_long_audit_log_shows_its_newest_rows_and_exports_them_all(store, network_facing):
+    """A year of sign-ins and exports: the table holds the newest rows, says how many there
+    are, and the CSV has every one."""
+    import json
+
+    root = store.root
+    log = audit.path(root)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        {
+            "at": f"2026-{1 + i // 300:02d}-02T00:{i % 60:02d}:00+00:00",
+            "user": f"u{i}",
+            "action": "sign_in",
+        }
+        for i in range(2500)
+    ]
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    app = admin_page(root)
+    app.switch_page("pages/admin.py").run()
+    assert_clean(app)
+    shown = next(d.value for d in app.dataframe if "action" in d.value.columns)
+    assert len(shown) == 2000
+    assert shown["user"].iloc[0] == "u2499" and shown["user"].iloc[-1] == "u500"
+    captions = [caption.value for caption in app.caption]
+    assert t("admin.audit.newest", shown=2000, total=2500) in captions
+    exported = pd.read_csv(io.BytesIO(admin.audit_csv(root, ADMIN)), encoding="utf-8-sig")
+    assert len(exported) == 2500
+
+
 def test_the_admin_page_replaces_a_reference_list_from_an_upload(store, network_facing):
     root = store.root
     app = admin_page(root)
