@@ -171,3 +171,24 @@ def wait_for_app(tab) -> None:
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=30_000
     )
     tab.wait_for_timeout(300)
+
+
+def write_sign_ins(root: Path, events: int) -> None:
+    """An audit log of `events` sign-ins, u0 first, a month per few hundred: a long log at once,
+    without an fsync per line."""
+    import json
+
+    from civindex import audit
+
+    log = audit.path(root)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    per_month = events // 10 + 1
+    lines = (
+        {
+            "at": f"2026-{1 + i // per_month:02d}-02T00:{i % 60:02d}:00+00:00",
+            "user": f"u{i}",
+            "action": "sign_in",
+        }
+        for i in range(events)
+    )
+    log.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")

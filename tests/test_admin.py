@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
+from conftest import write_sign_ins
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
@@ -470,20 +471,8 @@ def test_the_admin_page_changes_a_role_resets_a_password_and_removes_after_confi
 def test_a_long_audit_log_shows_its_newest_rows_and_exports_them_all(store, network_facing):
     """A year of sign-ins and exports: the table holds the newest rows, says how many there
     are, and the CSV has every one."""
-    import json
-
     root = store.root
-    log = audit.path(root)
-    log.parent.mkdir(parents=True, exist_ok=True)
-    lines = [
-        {
-            "at": f"2026-{1 + i // 300:02d}-02T00:{i % 60:02d}:00+00:00",
-            "user": f"u{i}",
-            "action": "sign_in",
-        }
-        for i in range(2500)
-    ]
-    log.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    write_sign_ins(root, 2500)
     app = admin_page(root)
     app.switch_page("pages/admin.py").run()
     assert_clean(app)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import wait_for_app
+from conftest import wait_for_app, write_sign_ins
 from ingest_files import csv_bytes
 from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
@@ -169,19 +169,7 @@ def test_the_raw_file_is_read_and_audited_on_the_download_not_on_every_run(store
 def test_the_audit_tab_shows_the_newest_events_of_a_long_log(store):
     """A year of sign-ins and exports is tens of thousands of events: the tab shows the newest
     thousand, newest first, and says how many there are in all."""
-    import json
-
-    log = audit.path(store.root)
-    log.parent.mkdir(parents=True)
-    lines = [
-        {
-            "at": f"2026-{1 + i // 400:02d}-01T00:{i % 60:02d}:00+00:00",
-            "user": f"u{i}",
-            "action": "sign_in",
-        }
-        for i in range(1500)
-    ]
-    log.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    write_sign_ins(store.root, 1500)
     at = run_page("pages/snapshots.py")
     shown = at.dataframe[-1].value
     assert len(shown) == 1000
