@@ -11,6 +11,7 @@ after every cache is dropped: a new snapshot), `warm` (the same run answered fro
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -91,7 +92,10 @@ def _as_a_server() -> None:
 
 
 def page_run(page: str, timeout: float):
-    """dashboard.py itself, starting on the page (as the deck command runs it)."""
+    """dashboard.py itself, starting on the page (as the deck command runs it), and what a
+    server's script runner does after the run that AppTest's does not: the full garbage
+    collection `runner.postScriptGC` asks for (off in .streamlit/config.toml)."""
+    from streamlit import config as st_config
     from streamlit.testing.v1 import AppTest
 
     from civindex.ui.context import QUERY_LOG_KEY
@@ -104,6 +108,8 @@ def page_run(page: str, timeout: float):
     app.session_state[QUERY_LOG_KEY] = []
     started = time.perf_counter()
     app.run()
+    if st_config.get_option("runner.postScriptGC"):
+        gc.collect(2)
     seconds = time.perf_counter() - started
     if app.exception:
         raise RuntimeError(f"{page}: {app.exception[0].value}")
