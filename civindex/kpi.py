@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from civindex.schema import SATISFACTION_TARGET, SMALL_SAMPLE
@@ -62,12 +63,16 @@ def shift_month(month: date, months: int) -> date:
 
 
 def _at(frame: pd.DataFrame, month: date, column: str, date_column: str = "period_month"):
+    """`column` in the first row of `month`, or None. The month is compared as a datetime64
+    and only the one cell is read: `.dt.date` made a Python date of every row, and a row of a
+    mixed frame is a Series of its own (the overview calls this 18 times a run)."""
     if frame.empty:
         return None
-    rows = frame[pd.to_datetime(frame[date_column]).dt.date == month]
-    if rows.empty:
+    months = pd.to_datetime(frame[date_column]).to_numpy()
+    found = np.flatnonzero(months == np.datetime64(month, "D"))
+    if not len(found):
         return None
-    value = rows.iloc[0][column]
+    value = frame[column].iat[found[0]]
     return None if pd.isna(value) else value.item() if hasattr(value, "item") else value
 
 

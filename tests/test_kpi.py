@@ -1,0 +1,78 @@
+"""KPI cards read a month, the month before and the same month a year earlier out of a monthly
+query result, whatever form its month column arrives in."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from civindex import kpi
+
+MONTHS = [date(2025, 3, 1), date(2026, 2, 1), date(2026, 3, 1)]
+
+
+def monthly(months, form: str) -> pd.Series:
+    if form == "datetime64":
+        return pd.Series(pd.to_datetime(months), dtype="datetime64[us]")
+    if form == "date objects":
+        return pd.Series(months, dtype=object)
+    return pd.Series([m.isoformat() for m in months], dtype="str")
+
+
+@pytest.mark.parametrize("form", ["datetime64", "date objects", "ISO strings"])
+def test_monthly_card_reads_the_month_and_its_comparisons(form):
+    frame = pd.DataFrame(
+        {
+            "period_month": monthly(MONTHS, form),
+            "activities": pd.Series([80, 100, 120], dtype="int64"),
+        }
+    )
+    card = kpi.monthly_card(frame, date(2026, 3, 1), "activities", "activities")
+    assert (card.value, card.previous, card.year_ago) == (120, 100, 80)
+    assert all(type(v) is int for v in (card.value, card.previous, card.year_ago))
+    assert card.mom == pytest.approx(0.2) and card.yoy == pytest.approx(0.5)
+
+
+def test_a_month_not_in_the_result_is_no_value():
+    frame = pd.DataFrame(
+        {"period_month": monthly(MONTHS[1:], "datetime64"), "activities": [100.0, 120.0]}
+    )
+    card = kpi.monthly_card(frame, date(2026, 3, 1), "activities", "activities")
+    assert (card.value, card.previous, card.year_ago, card.yoy) == (120.0, 100.0, None, None)
+    assert kpi.monthly_card(frame, date(2026, 4, 1), "activities", "activities").value is None
+    assert kpi.monthly_card(frame.iloc[:0], date(2026, 3, 1), "activities", "activities") == (
+        kpi.Card("activities", None, None, None)
+    )
+
+
+def test_missing_values_are_none_and_the_first_row_of_a_month_counts():
+    frame = pd.DataFrame(
+        {
+            "period_month": monthly([MONTHS[0], MONTHS[1], MONTHS[2], MONTHS[2]], "datetime64"),
+            "activities": pd.array([None, 7, 9, 1], dtype="Int64"),
+            "hours": [1.5, float("nan"), 2.5, 0.0],
+        }
+    )
+    card = kpi.monthly_card(frame, date(2026, 3, 1), "activities", "activities")
+    assert (card.value, card.previous, card.year_ago) == (9, 7, None)
+    hours = kpi.monthly_card(frame, date(2026, 3, 1), "hours", "hours")
+    assert (hours.value, hours.previous, hours.year_ago) == (2.5, None, 1.5)
+
+
+def test_satisfaction_card_carries_the_sample_and_interval_of_the_month():
+    frame = pd.DataFrame(
+        {
+            "period_month": monthly(MONTHS, "date objects"),
+            "responses": [400, 500, 612],
+            "satisfaction_rate": [0.9, 0.93, 0.96],
+            "rate_low": [0.87, 0.9, 0.944],
+            "rate_high": [0.92, 0.95, 0.973],
+        }
+    )
+    card = kpi.satisfaction_card(frame, date(2026, 3, 1))
+    assert (card.value, card.previous, card.year_ago) == (0.96, 0.93, 0.9)
+    assert (card.n, card.low, card.high) == (612, 0.944, 0.973)
+    assert card.mom == pytest.approx(0.03) and card.yoy == pytest.approx(0.06)
+    assert not card.below_target and not card.is_small_sample
