@@ -63,9 +63,11 @@ def load_query(name: str) -> Query:
     if not re.fullmatch(r"[a-z0-9_]+", name):
         raise QueryError(f"invalid query name {name!r}")
     path = config.QUERIES_DIR / f"{name}.sql"
-    if not path.exists():
-        raise QueryError(f"no query named {name!r}; known: {', '.join(query_names())}")
-    return _load_query(path, path.stat().st_mtime)
+    try:
+        modified = path.stat().st_mtime  # one call a run of a page makes dozens of times
+    except FileNotFoundError:
+        raise QueryError(f"no query named {name!r}; known: {', '.join(query_names())}") from None
+    return _load_query(path, modified)
 
 
 def snapshot_key(snapshot: Snapshot) -> tuple:

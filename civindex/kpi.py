@@ -7,7 +7,6 @@ import math
 from dataclasses import dataclass
 from datetime import date
 
-import numpy as np
 import pandas as pd
 
 from civindex.schema import SATISFACTION_TARGET, SMALL_SAMPLE
@@ -62,40 +61,51 @@ def shift_month(month: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _at(frame: pd.DataFrame, month: date, column: str, date_column: str = "period_month"):
-    """`column` in the first row of `month`, or None. The month is compared as a datetime64
-    and only the one cell is read: `.dt.date` made a Python date of every row, and a row of a
-    mixed frame is a Series of its own (the overview calls this 18 times a run)."""
+def _first_rows(frame: pd.DataFrame, date_column: str = "period_month") -> dict[date, int]:
+    """The position of each month's first row. A card reads three months of one frame, so the
+    months are found once, and without `.dt.date` (a Python date of every row)."""
     if frame.empty:
+        return {}
+    column = frame[date_column]
+    months = column.to_numpy() if column.dtype.kind == "M" else pd.to_datetime(column).to_numpy()
+    first: dict[date, int] = {}
+    for position, month in enumerate(months.astype("datetime64[D]").tolist()):
+        first.setdefault(month, position)
+    return first
+
+
+def _cell(frame: pd.DataFrame, rows: dict[date, int], month: date, column: str):
+    """`column` in the first row of `month` as a Python value, or None: one cell read, not a
+    row (a row of a mixed frame is a Series of its own)."""
+    position = rows.get(month)
+    if position is None:
         return None
-    months = pd.to_datetime(frame[date_column]).to_numpy()
-    found = np.flatnonzero(months == np.datetime64(month, "D"))
-    if not len(found):
-        return None
-    value = frame[column].iat[found[0]]
+    value = frame[column].iat[position]
     return None if pd.isna(value) else value.item() if hasattr(value, "item") else value
 
 
 def monthly_card(frame: pd.DataFrame, month: date, key: str, column: str) -> Card:
+    rows = _first_rows(frame)
     return Card(
         key,
-        _at(frame, month, column),
-        _at(frame, shift_month(month, -1), column),
-        _at(frame, shift_month(month, -12), column),
+        _cell(frame, rows, month, column),
+        _cell(frame, rows, shift_month(month, -1), column),
+        _cell(frame, rows, shift_month(month, -12), column),
     )
 
 
 def satisfaction_card(frame: pd.DataFrame, month: date) -> Card:
-    n = _at(frame, month, "responses")
+    rows = _first_rows(frame)
+    n = _cell(frame, rows, month, "responses")
     return Card(
         "satisfaction_rate",
-        _at(frame, month, "satisfaction_rate"),
-        _at(frame, shift_month(month, -1), "satisfaction_rate"),
-        _at(frame, shift_month(month, -12), "satisfaction_rate"),
+        _cell(frame, rows, month, "satisfaction_rate"),
+        _cell(frame, rows, shift_month(month, -1), "satisfaction_rate"),
+        _cell(frame, rows, shift_month(month, -12), "satisfaction_rate"),
         is_rate=True,
         n=int(n) if n is not None else None,
-        low=_at(frame, month, "rate_low"),
-        high=_at(frame, month, "rate_high"),
+        low=_cell(frame, rows, month, "rate_low"),
+        high=_cell(frame, rows, month, "rate_high"),
         target=SATISFACTION_TARGET,
     )
 
@@ -103,12 +113,15 @@ def satisfaction_card(frame: pd.DataFrame, month: date) -> Card:
 def claim_rate_card(by_year: pd.DataFrame, month: date, by_year_previous_month) -> Card:
     """Year-to-date claim rate; 环比 compares with the year to date one month earlier."""
 
-    def rate(frame: pd.DataFrame, year: int):
-        rows = frame[frame["year"] == year] if not frame.empty else frame
-        return None if rows.empty else float(rows.iloc[0]["claim_rate"])
+    def first(frame: pd.DataFrame, year: int, column: str):
+        years = frame["year"].tolist() if not frame.empty else []
+        return frame[column].iat[years.index(year)] if year in years else None
 
-    rows = by_year[by_year["year"] == month.year] if not by_year.empty else by_year
-    n = int(rows.iloc[0]["department_units"]) if not rows.empty else None
+    def rate(frame: pd.DataFrame, year: int):
+        value = first(frame, year, "claim_rate")
+        return None if value is None else float(value)
+
+    n = first(by_year, month.year, "department_units")
     previous_month = shift_month(month, -1)
     return Card(
         "claim_rate",
@@ -116,7 +129,7 @@ def claim_rate_card(by_year: pd.DataFrame, month: date, by_year_previous_month) 
         rate(by_year_previous_month, previous_month.year),
         rate(by_year, month.year - 1),
         is_rate=True,
-        n=n,
+        n=int(n) if n is not None else None,
     )
 
 
@@ -124,14 +137,15 @@ def index_card(by_round: pd.DataFrame) -> Card:
     """Latest round's index; both comparisons are against the previous round of the same type."""
     if by_round.empty:
         return Card("civilization_index", None)
-    latest = by_round.iloc[-1]
-    same_type = by_round[by_round["round_type"] == latest["round_type"]]
-    previous = same_type.iloc[-2]["civilization_index"] if len(same_type) > 1 else None
+    types = by_round["round_type"].tolist()
+    indexes = by_round["civilization_index"].tolist()
+    same_type = [i for i, kind in enumerate(types) if kind == types[-1]]
+    previous = indexes[same_type[-2]] if len(same_type) > 1 else None
     return Card(
         "civilization_index",
-        float(latest["civilization_index"]),
+        float(indexes[-1]),
         float(previous) if previous is not None else None,
         None,
         is_rate=True,
-        label=str(latest["round_name"]),
+        label=str(by_round["round_name"].iat[-1]),
     )

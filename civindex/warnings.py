@@ -62,8 +62,14 @@ class WarningList:
 
     def units(self, name: str | None = None) -> list[str]:
         names = RULES if name is None else (name,)
-        codes = (code for each in names for code in self.rule(each)["unit_code"])
-        return sorted(set(codes))
+        codes: set[str] = set()
+        for each in names:  # the code column alone: filtering the frame costs a copy of it
+            frame = getattr(self, each)
+            column = frame["unit_code"].tolist()
+            if each == "satisfaction":
+                column = [c for c, w in zip(column, frame["is_warning"].tolist(), strict=True) if w]
+            codes.update(column)
+        return sorted(codes)
 
     @property
     def watch(self) -> pd.DataFrame:

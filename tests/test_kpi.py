@@ -76,3 +76,36 @@ def test_satisfaction_card_carries_the_sample_and_interval_of_the_month():
     assert (card.n, card.low, card.high) == (612, 0.944, 0.973)
     assert card.mom == pytest.approx(0.03) and card.yoy == pytest.approx(0.06)
     assert not card.below_target and not card.is_small_sample
+
+
+def test_claim_rate_card_compares_the_year_to_date_with_a_month_earlier_and_last_year():
+    by_year = pd.DataFrame(
+        {
+            "year": [2025, 2026],
+            "claim_rate": [0.8, 0.87],
+            "department_units": [140, 150],
+        }
+    )
+    before = pd.DataFrame({"year": [2026], "claim_rate": [0.85], "department_units": [150]})
+    card = kpi.claim_rate_card(by_year, date(2026, 3, 1), before)
+    assert (card.value, card.previous, card.year_ago, card.n) == (0.87, 0.85, 0.8, 150)
+    assert type(card.n) is int
+    january = kpi.claim_rate_card(by_year, date(2026, 1, 1), by_year.iloc[:1])
+    assert (january.value, january.previous) == (0.87, 0.8)  # December's year to date
+    empty = kpi.claim_rate_card(by_year.iloc[:0], date(2026, 3, 1), by_year.iloc[:0])
+    assert (empty.value, empty.previous, empty.year_ago, empty.n) == (None, None, None, None)
+
+
+def test_index_card_compares_with_the_previous_round_of_the_latest_type():
+    by_round = pd.DataFrame(
+        {
+            "round_name": ["2025 年度", "2026 Q1 暗访", "2026 年度", "2026 Q2 暗访"],
+            "round_type": ["annual", "spot", "annual", "spot"],
+            "civilization_index": [81.5, 78.25, 84.0, 80.5],
+        }
+    )
+    card = kpi.index_card(by_round)
+    assert (card.value, card.previous, card.label) == (80.5, 78.25, "2026 Q2 暗访")
+    first = kpi.index_card(by_round.iloc[:1])
+    assert (first.value, first.previous, first.label) == (81.5, None, "2025 年度")
+    assert kpi.index_card(by_round.iloc[:0]) == kpi.Card("civilization_index", None)
