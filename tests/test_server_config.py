@@ -4,13 +4,16 @@ conveniences (SPEC §7: a real server's run, not only the benchmark's)."""
 
 from __future__ import annotations
 
+import ast
 import tomllib
 from pathlib import Path
 
 import pytest
 from streamlit import config as st_config
 
-CONFIG = Path(__file__).resolve().parent.parent / ".streamlit" / "config.toml"
+REPO = Path(__file__).resolve().parent.parent
+CONFIG = REPO / ".streamlit" / "config.toml"
+SCRIPTS = [REPO / "dashboard.py", *sorted((REPO / "pages").glob("*.py"))]
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +61,23 @@ def test_a_new_session_registers_no_source_watchers(options):
     assert st_config.get_config_options()["server.fileWatcherType"].default_val == "auto"
     assert options["server.runOnSave"] is False
     assert options["server.fileWatcherType"] == "none"
+
+
+def test_no_script_relies_on_magic(options):
+    """Magic writes a bare expression (a name, a literal) to the page. It is off, which changes
+    nothing only while no script has one: magic's own pass over each script must add no write.
+    Streamlit re-compiles the scripts whenever every session has closed."""
+    from streamlit.runtime.scriptrunner import magic
+
+    assert options["runner.magicEnabled"] is False
+    assert len(SCRIPTS) > 8
+    for script in SCRIPTS:
+        tree = magic.add_magic(script.read_text(encoding="utf-8"), str(script))
+        writes = [
+            node.lineno
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "transparent_write"
+        ]
+        assert writes == [], f"{script.name} line(s) {writes} would be written by magic"
