@@ -13,7 +13,7 @@ from civindex.i18n import language, t
 from civindex.kpi import shift_month
 from civindex.ranking import drivers, rank_change_label
 from civindex.schema import SATISFACTION_TARGET, SMALL_SAMPLE
-from civindex.ui.charts import subtitle, with_names
+from civindex.ui.charts import long_form, subtitle, with_names
 from civindex.ui.context import current
 from civindex.ui.views import (
     chart,
@@ -64,7 +64,10 @@ else:
     latest = history.iloc[-1]
     indicators = here.run("index_indicator_breakdown", round_name="")
     breakdown = indicators[indicators["round_name"] == latest["round_name"]].reset_index(drop=True)
-    breakdown["indicator_label"] = breakdown["indicator_code"].map(indicator_names)
+    breakdown["indicator_label"] = pd.Series(
+        [indicator_names.get(code, code) for code in breakdown["indicator_code"].tolist()],
+        dtype="str",
+    )
     change = latest["index_change"]
     rank = t("profile.rank_plain", rank=int(latest["rank"]), of=int(latest["districts_ranked"]))
     with st.columns(3)[0]:
@@ -78,7 +81,10 @@ else:
     driven = drivers(breakdown)
     if not driven.empty:
         explain_change(names[focus], latest, driven.iloc[0], indicator_names)
-    history["round_type_label"] = history["round_type"].map(lambda r: t(f"chart.round_type.{r}"))
+    type_names = {r: t(f"chart.round_type.{r}") for r in set(history["round_type"].tolist())}
+    history["round_type_label"] = pd.Series(
+        [type_names[r] for r in history["round_type"].tolist()], dtype="str"
+    )
     chart(
         context,
         "district_index_trend",
@@ -92,16 +98,15 @@ else:
         y_unit=t("unit.points"),
         number_format="float1",
     )
-    rates = breakdown.melt(
-        ["indicator_label"], ["score_rate", "previous_score_rate"], "round", "rate"
-    ).dropna()
     round_names = {"score_rate": labels[latest["round_name"]]}
     round_names["previous_score_rate"] = labels.get(latest["previous_round"], "")
+    rates = long_form(breakdown, ["indicator_label"], round_names)
+    rates = rates.rename(columns={"series": "round", "value": "rate"}).dropna()
     chart(
         context,
         "district_indicators",
         "column",
-        rates.assign(round=rates["round"].map(round_names)),
+        rates.reset_index(drop=True),
         "indicator_label",
         "rate",
         t("profile.district.indicators", name=names[focus]),
@@ -114,10 +119,10 @@ else:
     with st.expander(t("profile.district.rank_history")):
         first = {"round": t("index.round"), "round_type_label": t("index.round_type")}
         st.dataframe(
-            history.iloc[::-1].assign(
-                round=history["round_name"].map(labels),
-                rank_move=history["rank_change"].map(rank_change_label),
-            ),
+            history.assign(
+                round=[labels[r] for r in history["round_name"].tolist()],
+                rank_move=[rank_change_label(c) for c in history["rank_change"].tolist()],
+            ).iloc[::-1],
             column_order=list(ranking_columns(first)),
             column_config=ranking_columns(first),
             hide_index=True,
