@@ -66,6 +66,7 @@ else:
     breakdown = indicators[indicators["round_name"] == latest["round_name"]].reset_index(drop=True)
     breakdown["indicator_label"] = pd.Series(
         [indicator_names.get(code, code) for code in breakdown["indicator_code"].tolist()],
+        index=breakdown.index,
         dtype="str",
     )
     change = latest["index_change"]
@@ -83,7 +84,7 @@ else:
         explain_change(names[focus], latest, driven.iloc[0], indicator_names)
     type_names = {r: t(f"chart.round_type.{r}") for r in set(history["round_type"].tolist())}
     history["round_type_label"] = pd.Series(
-        [type_names[r] for r in history["round_type"].tolist()], dtype="str"
+        [type_names[r] for r in history["round_type"].tolist()], index=history.index, dtype="str"
     )
     chart(
         context,
