@@ -77,7 +77,12 @@ def _as_a_server() -> None:
     """What a running server does once, not on every script run: AppTest would scan every
     installed package for components (~60 ms) and compile the scripts again on each new
     AppTest. One component registry and one script cache for the process, as `streamlit run`
-    keeps them."""
+    keeps them.
+
+    And no poller beside the script: AppTest's thread waits for the run by waking every
+    millisecond to scan the run's events, so it takes the GIL from the script and its queries
+    hundreds of times a run (the cold index page ran 5-12 ms longer with it). A server's event
+    loop wakes only to send what the script enqueued; here the thread waits on the script's."""
     if _server:
         return
     from streamlit.components.v2.component_manager import BidiComponentManager
@@ -86,9 +91,21 @@ def _as_a_server() -> None:
 
     components = BidiComponentManager()
     components.discover_and_register_components(start_file_watching=False)
+    local_script_runner.require_widgets_deltas = _wait_for_the_run
     scripts = ScriptCache()  # the page scripts' runner and dashboard.py's each make their own
     app_test.ScriptCache = local_script_runner.ScriptCache = lambda: scripts
     _server["components"] = components
+
+
+def _wait_for_the_run(runner, timeout: float = 3) -> None:
+    """AppTest's `require_widgets_deltas`, blocking on the script thread instead of polling."""
+    thread = runner._script_thread
+    if thread is not None:
+        thread.join(timeout)
+    if not runner.script_stopped():
+        runner.request_stop()
+        runner.join()
+        raise RuntimeError(f"AppTest script run timed out after {timeout}(s)")
 
 
 def page_run(page: str, timeout: float):

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -101,3 +103,31 @@ def test_raw_time_of_the_snapshots_page_makes_the_reads_the_page_makes(demo_env,
     reads.clear()
     store_reads("snapshots", Store(demo_env))
     assert sorted(reads) == page_reads, (sorted(reads), page_reads)
+
+
+def test_the_benchmark_waits_on_the_script_and_still_reports_a_run_that_hangs(
+    tmp_path, monkeypatch
+):
+    """bench.measure blocks on AppTest's script thread rather than polling it: a run comes back
+    whole, and a run past its timeout is stopped and reported, as AppTest's own wait does."""
+    from streamlit.testing.v1 import AppTest, local_script_runner
+
+    from bench import measure
+
+    monkeypatch.setattr(local_script_runner, "require_widgets_deltas", measure._wait_for_the_run)
+    script = tmp_path / "page.py"
+    script.write_text(
+        "import time\nimport streamlit as st\n"
+        "st.title('first')\n"
+        "if st.session_state.get('hang'):\n    time.sleep(2)\n"
+        "st.caption('last')\n",
+        encoding="utf-8",
+    )
+    app = AppTest.from_file(str(script), default_timeout=10)
+    app.run()
+    assert [t.value for t in app.title] == ["first"]
+    assert [c.value for c in app.caption] == ["last"]
+    hung = AppTest.from_file(str(script), default_timeout=0.5)
+    hung.session_state["hang"] = True
+    with pytest.raises(RuntimeError, match=r"timed out after 0\.5"):
+        hung.run()
