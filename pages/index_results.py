@@ -52,17 +52,25 @@ with left:
     round_type = pick(
         t("index.round_type"), type_names, "index_round_type", every_round.iloc[-1]["round_type"]
     )
-shown = every_round[every_round["round_type"] == round_type] if round_type else every_round
-if context.filters.districts:
-    shown = shown[shown["district_code"].isin(context.filters.districts)]
+# Rows picked by position from lists: a boolean mask over the frame costs more at these sizes.
+districts = set(context.filters.districts)
+kept = [
+    i
+    for i, (kind, code) in enumerate(
+        zip(every_round["round_type"].tolist(), every_round["district_code"].tolist(), strict=True)
+    )
+    if (not round_type or kind == round_type) and (not districts or code in districts)
+]
+shown = every_round if len(kept) == len(every_round) else every_round.iloc[kept]
 ranking = with_names(shown.reset_index(drop=True), context)
-newest = list(dict.fromkeys(reversed(ranking["round_name"].tolist())))
+round_names = ranking["round_name"].tolist()
+newest = list(dict.fromkeys(reversed(round_names)))
 if ranking.empty:
     st.info(t("chart.no_data"))
     st.stop()
 with right:
     chosen = pick(t("index.round"), {r: labels[r] for r in newest}, "index_round")
-this_round = ranking[ranking["round_name"] == chosen]
+this_round = ranking.iloc[[i for i, name in enumerate(round_names) if name == chosen]]
 sub = subtitle(context, ignore=("systems", "units", "categories"))
 labels_of = {"indicator_label": t("index.indicator"), "score_rate": t("index.score_rate")}
 labels_of["index_contribution"] = t("index.contribution")
@@ -116,7 +124,7 @@ st.subheader(t("index.breakdown"))
 names = dict(zip(codes, this_round["district_label"].tolist(), strict=True))
 wanted = [d for d in context.filters.districts if d in names] or list(names)
 focus = pick(t("label.district"), names, "index_focus", wanted[0])
-row = this_round.set_index("district_code").loc[focus]
+row = this_round.iloc[codes.index(focus)]
 if focus in driven.index:
     explain_change(row["district_label"], row, driven.loc[focus], indicator_names)
 index_chart(
