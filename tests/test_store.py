@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
+from civindex import DELTA_ALLOCATOR, DELTA_ALLOCATOR_SETTING
 from civindex.store import OverlapError, StoreError
 
 MONTH = date(2025, 3, 1)
@@ -531,3 +536,41 @@ def test_responses_without_an_id_are_not_repeated_keys(store):
     )
     assert store.publish("satisfaction", forms, user="a").rows == 3
     assert store.repeated_keys("satisfaction").keys == 0
+
+
+DELTA_WRITE = """
+import os, sys
+import civindex.store  # what every entry point imports before deltalake
+import deltalake, pyarrow as pa
+deltalake.write_deltalake(sys.argv[1], pa.table({"n": list(range(200_000))}))
+print(os.environ["_RJEM_MALLOC_CONF"])
+"""
+
+
+def delta_write(tmp_path, env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", DELTA_WRITE, str(tmp_path / "table")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+
+
+def test_delta_allocator_setting_is_one_the_delta_library_reads_and_accepts(tmp_path):
+    """The replace's peak memory depends on delta-rs's jemalloc returning freed pages
+    (civindex/__init__.py). jemalloc ignores a variable it does not read and warns on stderr
+    about a value it cannot parse, so both are checked in a fresh process."""
+    import deltalake._internal
+
+    library = Path(deltalake._internal.__file__).read_bytes()
+    assert DELTA_ALLOCATOR_SETTING.encode() in library
+    env = {k: v for k, v in os.environ.items() if k != DELTA_ALLOCATOR_SETTING}
+    done = delta_write(tmp_path, env)
+    assert done.stdout.strip() == DELTA_ALLOCATOR
+    assert "jemalloc" not in done.stderr
+
+
+def test_an_allocator_setting_given_by_the_operator_is_kept(tmp_path):
+    done = delta_write(tmp_path, os.environ | {DELTA_ALLOCATOR_SETTING: "dirty_decay_ms:0"})
+    assert done.stdout.strip() == "dirty_decay_ms:0"
