@@ -550,6 +550,7 @@ print(os.environ["_RJEM_MALLOC_CONF"])
 def delta_write(tmp_path, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", DELTA_WRITE, str(tmp_path / "table")],
+        cwd=Path(__file__).resolve().parent.parent,
         capture_output=True,
         text=True,
         env=env,
