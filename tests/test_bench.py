@@ -31,6 +31,7 @@ def test_quick_benchmark_measures_every_step(tmp_path):
         for mode in ("raw", "cold", "warm", "pandas"):
             assert row[f"{mode}_s"] > 0 and row[f"{mode}_rss_mb"] > 50
         assert row["cold_over_raw"] > 0 and row["pandas_over_cold"] > 0
+        assert row["cold_minus_raw_ms"] == pytest.approx((row["cold_s"] - row["raw_s"]) * 1000)
         measured = block["raw"][row["page"]]
         for mode in ("raw", "cold", "warm"):  # one run in each of two rounds, pooled
             assert len(measured[mode]["seconds"]) == 2
