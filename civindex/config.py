@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -23,10 +24,15 @@ def reference_dir(root: Path | None = None) -> Path:
 
 
 def duckdb_settings() -> dict[str, str | int]:
-    """Every DuckDB's memory limit and threads: CIVINDEX_DUCKDB_MEMORY (default 2GB, so no page
-    or write takes the server's memory) and CIVINDEX_DUCKDB_THREADS (default: every core)."""
+    """Every DuckDB's memory limit, threads and spill folder: CIVINDEX_DUCKDB_MEMORY (default
+    2GB, so no page or write takes the server's memory), CIVINDEX_DUCKDB_THREADS (default: every
+    core) and CIVINDEX_DUCKDB_TEMP (default: civindex-duckdb in the system's temporary folder).
+    An in-memory DuckDB otherwise spills into `.tmp` under whatever folder the server or
+    command was started from, the repository's included."""
+    temp = os.environ.get("CIVINDEX_DUCKDB_TEMP") or Path(tempfile.gettempdir()) / "civindex-duckdb"
     settings: dict[str, str | int] = {
-        "memory_limit": os.environ.get("CIVINDEX_DUCKDB_MEMORY", "2GB")
+        "memory_limit": os.environ.get("CIVINDEX_DUCKDB_MEMORY", "2GB"),
+        "temp_directory": str(temp),
     }
     if threads := os.environ.get("CIVINDEX_DUCKDB_THREADS"):
         settings["threads"] = int(threads)

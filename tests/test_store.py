@@ -362,6 +362,27 @@ def test_write_paths_query_under_the_pages_duckdb_memory_limit(store, monkeypatc
     assert scratch.endswith("MiB") and 280 < float(scratch.split()[0]) < 300
 
 
+def test_duckdb_spills_into_the_configured_folder_not_the_working_one(store, tmp_path, monkeypatch):
+    from civindex.db import Database
+    from civindex.store import _scratch
+
+    monkeypatch.setenv("CIVINDEX_DUCKDB_MEMORY", "64MB")
+    monkeypatch.setenv("CIVINDEX_DUCKDB_TEMP", str(tmp_path / "spill"))
+    monkeypatch.chdir(tmp_path)
+    folder = "select current_setting('temp_directory') as folder"
+    assert Database(store).sql(folder)["folder"].iloc[0] == str(tmp_path / "spill")
+    with _scratch() as connection:
+        assert connection.execute(folder).fetchone()[0] == str(tmp_path / "spill")
+        # three million groups of 32-character keys do not fit in 64 MB
+        groups = connection.execute(
+            "select count(*) from (select md5(i::varchar) as h, count(*) from range(3000000)"
+            " t(i) group by h)"
+        ).fetchone()[0]
+        assert groups == 3_000_000
+        assert (tmp_path / "spill").is_dir()
+    assert not (tmp_path / ".tmp").exists()
+
+
 def test_rollback_of_a_replace_also_removes_its_responses_without_an_id(store):
     def responses(ids: list[str | None], rating: int) -> pa.Table:
         return pa.table(
