@@ -26,10 +26,13 @@ def reference_dir(root: Path | None = None) -> Path:
 def duckdb_settings() -> dict[str, str | int]:
     """Every DuckDB's memory limit, threads and spill folder: CIVINDEX_DUCKDB_MEMORY (default
     2GB, so no page or write takes the server's memory), CIVINDEX_DUCKDB_THREADS (default: every
-    core) and CIVINDEX_DUCKDB_TEMP (default: civindex-duckdb in the system's temporary folder).
-    An in-memory DuckDB otherwise spills into `.tmp` under whatever folder the server or
-    command was started from, the repository's included."""
-    temp = os.environ.get("CIVINDEX_DUCKDB_TEMP") or Path(tempfile.gettempdir()) / "civindex-duckdb"
+    core) and CIVINDEX_DUCKDB_TEMP (default: civindex-duckdb-<uid> in the system's temporary
+    folder). An in-memory DuckDB otherwise spills into `.tmp` under whatever folder the server
+    or command was started from, the repository's included."""
+    user = f"-{os.getuid()}" if hasattr(os, "getuid") else ""  # another user's folder is not ours
+    temp = os.environ.get("CIVINDEX_DUCKDB_TEMP") or Path(tempfile.gettempdir()) / (
+        f"civindex-duckdb{user}"
+    )
     settings: dict[str, str | int] = {
         "memory_limit": os.environ.get("CIVINDEX_DUCKDB_MEMORY", "2GB"),
         "temp_directory": str(temp),
