@@ -252,6 +252,22 @@ def test_a_stated_rate_that_disagrees_with_the_counts_is_a_warning():
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_a_repeated_stated_rate_column_of_a_level_table_is_reported_beside_the_one_kept(fmt):
+    """A level table turns its 整体满意度 column into the stated rate; a second such column is a
+    duplicate of that one (a file the fuzzer made raised KeyError here instead)."""
+    rows = [
+        ["单位名称", "月份", "整体满意度", "整体满意度", "非常满意", "满意", "不满意"],
+        ["省公安厅", "2024-10", "95%", "90%", 90, 5, 5],
+    ]
+    prepared = ingest.prepare(*make_file(rows, fmt), "satisfaction")
+    assert prepared.ok, prepared.report.text()
+    (warning,) = prepared.report.frame().query("severity == 'warning'").to_dict("records")
+    assert warning["row"] == 1 and warning["column"] == "整体满意度"
+    assert warning["problem"] == "与“整体满意度”同样对应“总体评价”,已忽略此列"
+    assert prepared.table.num_rows == 3  # one per rating level
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_score_written_as_a_percentage_is_a_share_of_the_maximum(fmt):
     rows = [
         ["测评批次", "测评日期", "区县", "测评项目", "得分", "满分"],

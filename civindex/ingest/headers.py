@@ -73,6 +73,9 @@ class HeaderMatch:
     stated_total: int | None = None  # level tables: a 评价数 column to cross-check
     unmatched: list[int] = field(default_factory=list)
     duplicates: list[tuple[int, str]] = field(default_factory=list)
+    # canonical name -> the source column kept for it, also where a level table has made it
+    # the stated rate or total: what a duplicate is reported beside
+    kept: dict[str, int] = field(default_factory=dict)
     ignored: list[int] = field(default_factory=list)
     manual: dict[str, str] = field(default_factory=dict)
 
@@ -140,6 +143,7 @@ def match_headers(
         found.sort()
         match.columns[name] = found[0][1]
         match.duplicates.extend((index, name) for _priority, index in found[1:])
+    match.kept = dict(match.columns)
     if match.is_level_table:
         # In a level-count table the overall-rating and count columns state totals to check.
         if "rating_overall" in match.columns:

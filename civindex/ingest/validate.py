@@ -162,7 +162,7 @@ class Builder:
                 WARNING,
                 t(
                     "ingest.problem.duplicate_column",
-                    other=self.label(self.match.columns[name]),
+                    other=self.label(self.match.kept[name]),
                     label=self.ds.column(name).label_zh,
                 ),
                 row=self.raw.header_row,
