@@ -27,7 +27,10 @@ def xlsx_bytes(sheets: dict[str, list[list]]) -> bytes:
     import xlsxwriter
 
     buffer = io.BytesIO()
-    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False})
+    # Text stays text, as typed; xlsxwriter would otherwise write "http:..." or "external:..."
+    # as a link, and fails on some such text (the fuzzer found "external:").
+    options = {"in_memory": True, "strings_to_numbers": False, "strings_to_urls": False}
+    workbook = xlsxwriter.Workbook(buffer, options)
     date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
     for name, rows in sheets.items():
         sheet = workbook.add_worksheet(name)
