@@ -186,18 +186,7 @@ def _write_step(
         # the process's memory before, now 1.0 s and 0.1-0.2 GB). A change to more months, or
         # to groups without a month, has the whole rollup sorted again instead.
         if len(touched) <= MAX_SPLICES and all(type(v) is date for v in touched):
-            months = [f"DATE '{month.isoformat()}'" for month in touched]
-            connection.execute(f"""
-                create temp table resummed as
-                select {keys}, {sums} from (
-                    {base_sql} where {first} in ({", ".join(months) or "null"})
-                    union all by name
-                    select * from changes
-                )
-                group by all
-                having sum(rows) <> 0
-            """)
-            _write(connection, _spliced(base_sql, first, months), target)
+            _write_spliced(connection, base_sql, keys, sums, first, touched, target)
             return
         # Only the groups the change touches are summed again; the others are the previous
         # rows as they were. Key columns may be empty (no district, window or channel): empty
@@ -222,13 +211,33 @@ def _write_step(
         connection.close()
 
 
-def _spliced(base_sql: str, first: str, months: list[str]) -> str:
-    """The previous rollup in its order by `first` (the month), with each month a change
-    touches taken from `resummed` in its place. Every part is a range of the previous file or
-    one month's groups, so nothing is sorted: sorting the whole rollup, as the fallback does,
-    held ~1.1 GB at 50M responses (1.6M groups). DuckDB writes the parts of a `union all` of
-    scans in order (`preserve_insertion_order`), but not when a part is an aggregate, hence
-    the temporary table; tests/test_derived.py checks that the file stays in order."""
+def _write_spliced(
+    connection: duckdb.DuckDBPyConnection,
+    base_sql: str,
+    keys: str,
+    sums: str,
+    first: str,
+    touched: list[date],
+    target: Path,
+) -> None:
+    """The previous rollup in its order by `first` (the month), with each month the change
+    touches summed again (previous rows and `changes`) and put back in its place. Every other
+    part is a range of the previous file, so nothing is sorted: sorting the whole rollup, as
+    the fallback does, held ~1.1 GB at 50M responses (1.6M groups). DuckDB writes the parts of
+    a `union all` of scans in order (`preserve_insertion_order`), but not when a part is an
+    aggregate, hence the temporary table; tests/test_derived.py checks that the file stays in
+    order."""
+    months = [f"DATE '{month.isoformat()}'" for month in touched]
+    connection.execute(f"""
+        create temp table resummed as
+        select {keys}, {sums} from (
+            {base_sql} where {first} in ({", ".join(months) or "null"})
+            union all by name
+            select * from changes
+        )
+        group by all
+        having sum(rows) <> 0
+    """)
     parts, after = [], None
     for month in months:
         before = f"{first} < {month}" + (f" and {first} > {after}" if after else "")
@@ -238,7 +247,7 @@ def _spliced(base_sql: str, first: str, months: list[str]) -> str:
     parts.append(f"{base_sql} where {first} > {after}" if after else base_sql)
     if after:  # a group without a month sorts last, as in the rollup's own `order by`
         parts.append(f"{base_sql} where {first} is null")
-    return " union all by name ".join(f"({part})" for part in parts)
+    _write(connection, " union all by name ".join(f"({part})" for part in parts), target)
 
 
 def _write(connection: duckdb.DuckDBPyConnection, sql: str, target: Path) -> None:
